@@ -1,0 +1,50 @@
+import { ConfigError } from '@mediaferry/core';
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from './config.js';
+
+describe('loadConfig', () => {
+  it('applies the contract defaults', () => {
+    const c = loadConfig({});
+    expect(c.redisUrl).toBe('redis://127.0.0.1:6379');
+    expect(c.upload).toEqual({ partSize: 8 * 1024 * 1024, parallelism: 4 });
+    expect(c.worker.concurrency).toBe(4);
+    expect(c.apiPort).toBe(8080);
+    expect(c.vod.endpoint).toBe('http://127.0.0.1:9000');
+    expect(c.vod.accessKeyId).toBe('emulator-access-key-id');
+    expect(c.maxUrlBytes).toBe(5 * 1024 ** 3);
+    expect(c.fileRoots).toEqual([]);
+    expect(c.urlAllowPrivate).toBe(false);
+  });
+
+  it('parses tokens, secrets and roots, and freezes the result', () => {
+    const c = loadConfig({
+      MEDIAFERRY_API_TOKENS: 'svc-a:tok-a, svc-b:tok-b',
+      MEDIAFERRY_WEBHOOK_SECRETS: 'svc-a:s3cret',
+      MEDIAFERRY_FILE_ROOTS: '/srv/media:/data/',
+      MEDIAFERRY_URL_ALLOW_PRIVATE: 'true',
+    });
+    expect(c.apiTokens.get('tok-b')).toBe('svc-b');
+    expect(c.webhookSecrets.get('svc-a')).toBe('s3cret');
+    expect(c.fileRoots).toEqual(['/srv/media', '/data']);
+    expect(c.urlAllowPrivate).toBe(true);
+    expect(Object.isFrozen(c)).toBe(true);
+    expect(Object.isFrozen(c.upload)).toBe(true);
+  });
+
+  it('names every bad variable', () => {
+    try {
+      loadConfig({ UPLOAD_PART_SIZE: '12', API_PORT: 'eighty', MEDIAFERRY_FILE_ROOTS: 'relative/dir' });
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      const msg = (err as Error).message;
+      expect(msg).toContain('UPLOAD_PART_SIZE');
+      expect(msg).toContain('API_PORT');
+      expect(msg).toContain('MEDIAFERRY_FILE_ROOTS');
+    }
+  });
+
+  it('refuses malformed token lists', () => {
+    expect(() => loadConfig({ MEDIAFERRY_API_TOKENS: 'no-colon' })).toThrow(/MEDIAFERRY_API_TOKENS/);
+  });
+});

@@ -1,0 +1,202 @@
+import os from 'node:os';
+import path from 'node:path';
+import { ConfigError } from '@mediaferry/core';
+import { z } from 'zod';
+
+const MiB = 1024 * 1024;
+const GiB = 1024 * MiB;
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const int = (min: number, max: number = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
+const port = int(0, 65535);
+
+/** `service:value,service:value` → Map(service → value). Services and values are non-empty. */
+const servicePairs = z.string().transform((raw, ctx) => {
+  const map = new Map<string, string>();
+  for (const entry of raw
+    .split(',')
+    .map((e) => e.trim())
+    .filter(Boolean)) {
+    const i = entry.indexOf(':');
+    const service = i > 0 ? entry.slice(0, i).trim() : '';
+    const value = i > 0 ? entry.slice(i + 1).trim() : '';
+    if (!/^[A-Za-z0-9_.-]{1,64}$/.test(service) || value.length === 0) {
+      ctx.addIssue({ code: 'custom', message: 'expected service:value pairs separated by commas' });
+      return z.NEVER;
+    }
+    map.set(service, value);
+  }
+  return map;
+});
+
+const roots = z.string().transform((raw, ctx) => {
+  const list = raw.split(':').filter(Boolean);
+  for (const r of list) {
+    if (!path.isAbsolute(r)) {
+      ctx.addIssue({ code: 'custom', message: `"${r}" is not an absolute directory` });
+      return z.NEVER;
+    }
+  }
+  return list.map((r) => path.resolve(r));
+});
+
+const url = (protocols: string[]) =>
+  z.string().refine(
+    (v) => {
+      try {
+        return protocols.includes(new URL(v).protocol);
+      } catch {
+        return false;
+      }
+    },
+    `expected a ${protocols.join(' or ')} URL`,
+  );
+
+/** CONTRACT §4 plus a few operational knobs; every default is documented in the README. */
+const envSchema = z.object({
+  REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
+  /** Prefix of every BullMQ and mediaferry key in Redis. */
+  MEDIAFERRY_REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_:-]{1,32}$/)
+    .default('mediaferry'),
+  MEDIAFERRY_API_TOKENS: servicePairs.optional(),
+  MEDIAFERRY_WEBHOOK_SECRETS: servicePairs.optional(),
+  MEDIAFERRY_FILE_ROOTS: roots.default([]),
+  MEDIAFERRY_URL_ALLOW_PRIVATE: bool.default(false),
+  MEDIAFERRY_MAX_URL_BYTES: int(1).default(5 * GiB),
+  VOD_ENDPOINT: z.string().min(1).default('http://127.0.0.1:9000'),
+  VOD_REGION: z
+    .string()
+    .regex(/^[a-z0-9-]+$/)
+    .default('cn-shanghai'),
+  ALIBABA_CLOUD_ACCESS_KEY_ID: z.string().min(1).optional(),
+  ALIBABA_CLOUD_ACCESS_KEY_SECRET: z.string().min(1).optional(),
+  EMULATOR_ACCESS_KEY_ID: z.string().min(1).default('emulator-access-key-id'),
+  EMULATOR_ACCESS_KEY_SECRET: z.string().min(1).default('emulator-access-key-secret'),
+  EMULATOR_DATA_DIR: z.string().min(1).default(path.join(os.tmpdir(), 'mediaferry-emulator')),
+  EMULATOR_CALLBACK_PRIVATE_KEY: z.string().min(1).default('emulator-callback-key'),
+  /** Lifetime of the STS credentials the emulator issues (the cloud's is 3000 s). */
+  EMULATOR_CREDENTIAL_TTL_SECONDS: int(1).default(3000),
+  WORKER_CONCURRENCY: int(1, 256).default(4),
+  UPLOAD_PART_SIZE: int(100 * 1024, 5 * GiB).default(8 * MiB),
+  UPLOAD_PART_PARALLELISM: int(1, 64).default(4),
+  /** How long a worker waits for in-flight parts on SIGTERM before handing jobs back anyway. */
+  WORKER_SHUTDOWN_GRACE_MS: int(0).default(25_000),
+  API_PORT: port.default(8080),
+  WORKER_METRICS_PORT: port.default(9464),
+  METRICS_PORT: port.default(9465),
+  EMULATOR_PORT: port.default(9000),
+  /** Address servers bind to. */
+  BIND_HOST: z.string().min(1).default('0.0.0.0'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+type Env = z.output<typeof envSchema>;
+
+export interface Config {
+  redisUrl: string;
+  redisPrefix: string;
+  /** token → service */
+  apiTokens: ReadonlyMap<string, string>;
+  /** service → webhook secret */
+  webhookSecrets: ReadonlyMap<string, string>;
+  fileRoots: readonly string[];
+  urlAllowPrivate: boolean;
+  maxUrlBytes: number;
+  vod: { endpoint: string; region: string; accessKeyId: string; accessKeySecret: string };
+  emulator: {
+    accessKeyId: string;
+    accessKeySecret: string;
+    dataDir: string;
+    callbackPrivateKey: string;
+    credentialTtlSeconds: number;
+    port: number;
+  };
+  worker: { concurrency: number; metricsPort: number; shutdownGraceMs: number };
+  upload: { partSize: number; parallelism: number };
+  apiPort: number;
+  metricsPort: number;
+  bindHost: string;
+  logLevel: Env['LOG_LEVEL'];
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !(value instanceof Map)) {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/**
+ * Parses the environment once into a frozen, typed object. Throws ConfigError naming every bad
+ * variable; apps call this in `main.ts` and exit on failure (see `loadConfigOrExit`).
+ */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  // Empty strings mean "unset" so `FOO= node app` falls back to the default.
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = envSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n  ${lines.join('\n  ')}`, {
+      details: { variables: parsed.error.issues.map((i) => i.path.join('.')) },
+    });
+  }
+  const e = parsed.data;
+  const apiTokens = new Map<string, string>();
+  for (const [service, token] of e.MEDIAFERRY_API_TOKENS ?? []) {
+    if (apiTokens.has(token))
+      throw new ConfigError(
+        'Invalid configuration:\n  MEDIAFERRY_API_TOKENS: a token is shared by two services',
+      );
+    apiTokens.set(token, service);
+  }
+  const config: Config = {
+    redisUrl: e.REDIS_URL,
+    redisPrefix: e.MEDIAFERRY_REDIS_PREFIX,
+    apiTokens,
+    webhookSecrets: e.MEDIAFERRY_WEBHOOK_SECRETS ?? new Map(),
+    fileRoots: e.MEDIAFERRY_FILE_ROOTS,
+    urlAllowPrivate: e.MEDIAFERRY_URL_ALLOW_PRIVATE,
+    maxUrlBytes: e.MEDIAFERRY_MAX_URL_BYTES,
+    vod: {
+      endpoint: e.VOD_ENDPOINT,
+      region: e.VOD_REGION,
+      // Default to the emulator's pair so a newcomer needs no cloud account.
+      accessKeyId: e.ALIBABA_CLOUD_ACCESS_KEY_ID ?? e.EMULATOR_ACCESS_KEY_ID,
+      accessKeySecret: e.ALIBABA_CLOUD_ACCESS_KEY_SECRET ?? e.EMULATOR_ACCESS_KEY_SECRET,
+    },
+    emulator: {
+      accessKeyId: e.EMULATOR_ACCESS_KEY_ID,
+      accessKeySecret: e.EMULATOR_ACCESS_KEY_SECRET,
+      dataDir: e.EMULATOR_DATA_DIR,
+      callbackPrivateKey: e.EMULATOR_CALLBACK_PRIVATE_KEY,
+      credentialTtlSeconds: e.EMULATOR_CREDENTIAL_TTL_SECONDS,
+      port: e.EMULATOR_PORT,
+    },
+    worker: {
+      concurrency: e.WORKER_CONCURRENCY,
+      metricsPort: e.WORKER_METRICS_PORT,
+      shutdownGraceMs: e.WORKER_SHUTDOWN_GRACE_MS,
+    },
+    upload: { partSize: e.UPLOAD_PART_SIZE, parallelism: e.UPLOAD_PART_PARALLELISM },
+    apiPort: e.API_PORT,
+    metricsPort: e.METRICS_PORT,
+    bindHost: e.BIND_HOST,
+    logLevel: e.LOG_LEVEL,
+  };
+  return deepFreeze(config);
+}
+
+/** For `main.ts`: the config, or a clear message on stderr and exit code 78 (EX_CONFIG). */
+export function loadConfigOrExit(env: Record<string, string | undefined>): Config {
+  try {
+    return loadConfig(env);
+  } catch (err) {
+    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(78);
+  }
+}

@@ -1,0 +1,1 @@
+export { type Config, loadConfig, loadConfigOrExit } from './config.js';

@@ -1,0 +1,5 @@
+export * from './errors.js';
+export * from './ids.js';
+export * from './job-spec.js';
+export type * from './source.js';
+export type * from './storage-target.js';

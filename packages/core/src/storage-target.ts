@@ -1,0 +1,69 @@
+import type { MediaType } from './job-spec.js';
+
+/**
+ * A `StorageTarget` is where an upload goes: an OSS multipart upload, either into a VOD media
+ * (credentials obtained and refreshed through VOD) or into a plain OSS bucket. The engine drives it;
+ * the target hides credentials, retries nothing itself and maps every failure to a typed error.
+ */
+export interface UploadDestination {
+  /** VOD media id (VideoId / ImageId / MediaId); null for plain OSS. */
+  mediaId: string | null;
+  mediaType: MediaType;
+  bucket: string;
+  objectKey: string;
+  /** Where the object can be fetched (VOD's FileURL / MediaURL), when known. */
+  url: string | null;
+}
+
+export interface PrepareOptions {
+  /** The destination from a checkpoint: reuse its media instead of creating a second one. */
+  existing?: UploadDestination;
+  fileName: string;
+  contentType: string | null;
+  /** Total size when known. */
+  size: number | null;
+  signal?: AbortSignal;
+}
+
+export interface UploadedPart {
+  partNumber: number;
+  /** ETag as the server returned it (quotes included). */
+  etag: string;
+  size: number;
+  /** CRC-64/XZ of the part as an unsigned decimal string, when known. */
+  crc64?: string;
+}
+
+export interface UploadPartOptions {
+  signal?: AbortSignal;
+  /** Called with cumulative bytes handed to the socket, for intra-part progress. */
+  onBytesSent?: (sentBytes: number) => void;
+}
+
+export interface CompletedObject {
+  etag: string;
+  /** Whole-object CRC-64/XZ (`x-oss-hash-crc64ecma`), unsigned decimal. */
+  crc64: string | null;
+  size: number | null;
+}
+
+export interface StorageTarget {
+  /** Creates (or, given `existing`, reattaches to) the destination and obtains credentials. */
+  prepare(options: PrepareOptions): Promise<UploadDestination>;
+  /** Starts a multipart upload for the prepared object key; returns its upload id. */
+  initMultipart(signal?: AbortSignal): Promise<string>;
+  uploadPart(
+    uploadId: string,
+    partNumber: number,
+    body: Uint8Array,
+    options?: UploadPartOptions,
+  ): Promise<UploadedPart>;
+  /** Parts the server holds for this upload (all pages). Throws NoSuchUploadError when the upload is gone. */
+  listParts(uploadId: string, signal?: AbortSignal): Promise<UploadedPart[]>;
+  complete(uploadId: string, parts: UploadedPart[], signal?: AbortSignal): Promise<CompletedObject>;
+  abort(uploadId: string, signal?: AbortSignal): Promise<void>;
+  /** The finished object's size and CRC-64, or null when it does not exist. */
+  head(signal?: AbortSignal): Promise<CompletedObject | null>;
+  /** Called after a successful complete (VOD marks the media uploaded; plain OSS does nothing). */
+  finalize?(signal?: AbortSignal): Promise<void>;
+}

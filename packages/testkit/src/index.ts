@@ -1,0 +1,3 @@
+export { freePort, waitForPort } from './free-port.js';
+export { type RedisServer, type RedisServerOptions, startRedisServer } from './redis-server.js';
+export { makeTempDir, type TempDir } from './temp-dir.js';
