@@ -1,5 +1,7 @@
 import { crc64Js } from './crc64-js.js';
 
+export { crc64Combine } from './crc64-combine.js';
+
 /**
  * CRC-64/XZ as OSS reports it in `x-oss-hash-crc64ecma` (unsigned decimal).
  * `crc64(b, crc64(a))` equals `crc64(a ‖ b)`.

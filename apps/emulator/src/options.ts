@@ -1,0 +1,88 @@
+import { randomBytes } from 'node:crypto';
+import pino, { type Logger } from 'pino';
+
+/** Options of `startEmulator`. Every field is optional. */
+export interface EmulatorOptions {
+  /** TCP port; 0 picks a free one. @defaultValue 0 */
+  port?: number;
+  /** Address to bind. @defaultValue '127.0.0.1' */
+  host?: string;
+  /**
+   * Where object data lives. When omitted, a fresh temp directory is made and removed on `close()`;
+   * a directory you pass is never removed. @defaultValue a new dir under the OS temp dir
+   */
+  dataDir?: string;
+  /** The account AccessKey pair that VOD and OSS accept. @defaultValue 'emulator-access-key-id' */
+  accessKeyId?: string;
+  /** @defaultValue 'emulator-access-key-secret' */
+  accessKeySecret?: string;
+  /** Lifetime of the STS credentials in UploadAuth. @defaultValue 3000 (the cloud's) */
+  credentialTtlSeconds?: number;
+  /** Key in VOD callback signatures (X-VOD-SIGNATURE). @defaultValue 'emulator-callback-key' */
+  callbackPrivateKey?: string;
+  /** Region id in UploadAuth and host ids. @defaultValue 'cn-shanghai' */
+  region?: string;
+  /** Plain OSS buckets that exist besides the VOD bucket. @defaultValue ['mediaferry-local'] */
+  buckets?: string[];
+  /** Bearer token of the admin API (`/__emulator/...`). @defaultValue random 32 hex chars */
+  adminToken?: string;
+  /**
+   * Bench-only: UploadPart skips the MD5 (unless the request carries Content-MD5), so part ETags are
+   * NOT content MD5s. Never use it where a client checks part ETags. @defaultValue false
+   */
+  skipPartMd5?: boolean;
+  /** pino logger. @defaultValue silent */
+  logger?: Logger;
+  /**
+   * Name of the VOD storage bucket (`outin-<32 hex>` on the cloud).
+   * @defaultValue 'outin-' + 32 random hex chars
+   */
+  vodBucket?: string;
+}
+
+export interface ResolvedOptions {
+  port: number;
+  host: string;
+  dataDir: string | undefined;
+  accessKeyId: string;
+  accessKeySecret: string;
+  credentialTtlSeconds: number;
+  callbackPrivateKey: string;
+  region: string;
+  buckets: string[];
+  adminToken: string;
+  skipPartMd5: boolean;
+  logger: Logger;
+  vodBucket: string;
+}
+
+const BUCKET_NAME = /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
+
+export function resolveOptions(o: EmulatorOptions = {}): ResolvedOptions {
+  const resolved: ResolvedOptions = {
+    port: o.port ?? 0,
+    host: o.host ?? '127.0.0.1',
+    dataDir: o.dataDir,
+    accessKeyId: o.accessKeyId ?? 'emulator-access-key-id',
+    accessKeySecret: o.accessKeySecret ?? 'emulator-access-key-secret',
+    credentialTtlSeconds: o.credentialTtlSeconds ?? 3000,
+    callbackPrivateKey: o.callbackPrivateKey ?? 'emulator-callback-key',
+    region: o.region ?? 'cn-shanghai',
+    buckets: o.buckets ?? ['mediaferry-local'],
+    adminToken: o.adminToken ?? randomBytes(16).toString('hex'),
+    skipPartMd5: o.skipPartMd5 ?? false,
+    logger: o.logger ?? pino({ level: 'silent' }),
+    vodBucket: o.vodBucket ?? `outin-${randomBytes(16).toString('hex')}`,
+  };
+  if (!Number.isInteger(resolved.port) || resolved.port < 0 || resolved.port > 65535) {
+    throw new RangeError(`port must be 0..65535, got ${resolved.port}`);
+  }
+  if (!(resolved.credentialTtlSeconds > 0)) {
+    throw new RangeError(`credentialTtlSeconds must be > 0, got ${resolved.credentialTtlSeconds}`);
+  }
+  for (const b of [...resolved.buckets, resolved.vodBucket]) {
+    if (!BUCKET_NAME.test(b)) throw new RangeError(`invalid bucket name "${b}"`);
+  }
+  if (resolved.adminToken.length < 8) throw new RangeError('adminToken must have at least 8 characters');
+  return resolved;
+}

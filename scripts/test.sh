@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The test command: bootstraps the machine, then lint, typecheck and every test (unit, integration, e2e).
+# Tests start their own redis-server, emulator and HTTP servers on free ports.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export MEDIAFERRY_NEED_PROMETHEUS=1
+source scripts/bootstrap.sh
+export PATH="$HOME/.node24/bin:$PATH"
+pnpm lint
+pnpm typecheck
+if [ -x infra/check.sh ]; then bash infra/check.sh; fi
+pnpm test
