@@ -9,4 +9,10 @@ export PATH="$HOME/.node24/bin:$PATH"
 pnpm lint
 pnpm typecheck
 if [ -x infra/check.sh ]; then bash infra/check.sh; fi
-pnpm test
+report_dir=$(mktemp -d)
+export MEDIAFERRY_TEST_REPORT_DIR="$report_dir"
+status=0
+pnpm test || status=$?
+node scripts/test-summary.mjs "$report_dir" || status=1
+rm -rf "$report_dir"
+exit $status

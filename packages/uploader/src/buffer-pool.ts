@@ -1,0 +1,112 @@
+import { AbortError } from '@mediaferry/core';
+
+export interface BufferPoolOptions {
+  /** Buffers the pool may hold at once (engine: parallelism + 1). */
+  capacity: number;
+  /**
+   * Allocates a buffer; the engine uses plain `Buffer.allocUnsafeSlow` (never from Node's shared slab).
+   * @defaultValue `(size) => Buffer.allocUnsafeSlow(size)`
+   */
+  allocate?: (size: number) => Uint8Array;
+}
+
+interface Waiter {
+  resolve: (buffer: Uint8Array) => void;
+  reject: (err: unknown) => void;
+  size: number;
+  signal: AbortSignal | undefined;
+  onAbort: () => void;
+}
+
+/**
+ * At most `capacity` buffers exist at any time, each handed out to one holder: memory is bounded by
+ * `capacity × largest size asked` whatever the source size, and `acquire` waits (that is the
+ * backpressure that reaches the source). Buffers are reused; one too small for a request is dropped and
+ * replaced, so growing part sizes never keep the old ones around.
+ */
+export class BufferPool {
+  readonly capacity: number;
+  readonly #allocate: (size: number) => Uint8Array;
+  readonly #free: Uint8Array[] = [];
+  readonly #waiters: Waiter[] = [];
+  #outstanding = 0;
+  #allocatedBytes = 0;
+  #peakAllocatedBytes = 0;
+
+  constructor(options: BufferPoolOptions) {
+    if (!Number.isInteger(options.capacity) || options.capacity < 1) {
+      throw new RangeError(`buffer pool capacity must be a positive integer, got ${options.capacity}`);
+    }
+    this.capacity = options.capacity;
+    this.#allocate = options.allocate ?? ((size) => Buffer.allocUnsafeSlow(size));
+  }
+
+  /** Bytes currently allocated by the pool (free + handed out). */
+  get allocatedBytes(): number {
+    return this.#allocatedBytes;
+  }
+
+  /** Highest `allocatedBytes` seen. */
+  get peakAllocatedBytes(): number {
+    return this.#peakAllocatedBytes;
+  }
+
+  /** Buffers handed out and not yet released. */
+  get outstanding(): number {
+    return this.#outstanding;
+  }
+
+  /** A buffer of at least `size` bytes (exactly `size` when newly allocated); waits while all are in use. */
+  acquire(size: number, signal?: AbortSignal): Promise<Uint8Array> {
+    if (signal?.aborted) return Promise.reject(new AbortError('buffer wait aborted', { cause: signal.reason }));
+    if (this.#outstanding < this.capacity) return Promise.resolve(this.#take(size));
+    return new Promise((resolve, reject) => {
+      const waiter: Waiter = {
+        resolve,
+        reject,
+        size,
+        signal,
+        onAbort: () => {
+          const i = this.#waiters.indexOf(waiter);
+          if (i >= 0) this.#waiters.splice(i, 1);
+          reject(new AbortError('buffer wait aborted', { cause: signal?.reason }));
+        },
+      };
+      signal?.addEventListener('abort', waiter.onAbort, { once: true });
+      this.#waiters.push(waiter);
+    });
+  }
+
+  /** Gives a buffer back; the next waiter (if any) gets it. */
+  release(buffer: Uint8Array): void {
+    if (this.#outstanding <= 0) throw new Error('BufferPool.release without a matching acquire');
+    this.#outstanding--;
+    this.#free.push(buffer);
+    const waiter = this.#waiters.shift();
+    if (waiter) {
+      waiter.signal?.removeEventListener('abort', waiter.onAbort);
+      waiter.resolve(this.#take(waiter.size));
+    }
+  }
+
+  /** Drops the free buffers (they are garbage once the holders release theirs). */
+  drain(): void {
+    for (const b of this.#free) this.#allocatedBytes -= b.byteLength;
+    this.#free.length = 0;
+  }
+
+  #take(size: number): Uint8Array {
+    this.#outstanding++;
+    let buffer = this.#free.pop();
+    if (buffer && buffer.byteLength < size) {
+      this.#allocatedBytes -= buffer.byteLength;
+      buffer = undefined;
+    }
+    if (!buffer) {
+      buffer = this.#allocate(size);
+      this.#allocatedBytes += buffer.byteLength;
+      this.#peakAllocatedBytes = Math.max(this.#peakAllocatedBytes, this.#allocatedBytes);
+    }
+    return buffer;
+  }
+}
