@@ -1,1 +1,20 @@
-export {};
+export { createLogger, type Logger, type LoggerOptions, type LogLevel, REDACT_PATHS } from './logger.js';
+export * from './metric-labels.js';
+export {
+  type HealthCheck,
+  type MetricsServer,
+  type MetricsServerOptions,
+  startMetricsServer,
+} from './metrics-server.js';
+export { isSensitiveKey, REDACTED, scrubText, scrubValue } from './redact.js';
+export {
+  createWorkerMetrics,
+  JOB_DURATION_BUCKETS,
+  type JobLabels,
+  type JobOutcome,
+  PART_UPLOAD_DURATION_BUCKETS,
+  type TrackedJob,
+  type UploadEngineEvents,
+  type WorkerMetrics,
+  type WorkerMetricsOptions,
+} from './worker-metrics.js';

@@ -97,12 +97,12 @@ export class BufferPool {
 
   #take(size: number): Uint8Array {
     this.#outstanding++;
-    let buffer = this.#free.pop();
-    if (buffer && buffer.byteLength < size) {
-      this.#allocatedBytes -= buffer.byteLength;
-      buffer = undefined;
-    }
+    const fit = this.#free.findIndex((b) => b.byteLength >= size);
+    let buffer = fit >= 0 ? this.#free.splice(fit, 1)[0] : undefined;
     if (!buffer) {
+      // Too small for this request: drop one so the count of buffers never exceeds the capacity.
+      const dropped = this.#free.pop();
+      if (dropped) this.#allocatedBytes -= dropped.byteLength;
       buffer = this.#allocate(size);
       this.#allocatedBytes += buffer.byteLength;
       this.#peakAllocatedBytes = Math.max(this.#peakAllocatedBytes, this.#allocatedBytes);

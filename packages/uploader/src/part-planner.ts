@@ -64,10 +64,11 @@ export function planParts(size: number | null, options: PlanOptions = {}): PartP
     else hi = mid - 1;
   }
   const plan = { ...base, stepEvery: lo };
-  if (capacity(plan) < maxSourceBytes) {
-    throw new ValidationError(`maxSourceBytes ${maxSourceBytes} cannot fit in ${MAX_PARTS} parts`);
-  }
-  return plan;
+  if (capacity(plan) >= maxSourceBytes) return plan;
+  // Doubling from the preferred size cannot get there (maximum within ~2 % of 10,000 × 5 GiB): use
+  // constant parts of the size the maximum needs.
+  const partSize = Math.min(MAX_PART_SIZE, Math.ceil(maxSourceBytes / MAX_PARTS / MiB) * MiB);
+  return { ...base, initialPartSize: partSize, stepEvery: MAX_PARTS };
 }
 
 /** Size of part `partNumber` (1-based) before any end-of-source truncation. */

@@ -1,0 +1,195 @@
+import { type JobSpec, MediaferryError, type SourceSpec } from '@mediaferry/core';
+import {
+  enqueueUploads,
+  isTerminal,
+  type JobRecord,
+  type JobStore,
+  type UploadJobData,
+} from '@mediaferry/queue';
+import type { Queue } from 'bullmq';
+import { ApiError, conflict, fromMediaferryError, notFound, unavailable } from './api-error.js';
+
+/**
+ * Refuses a source the API can already tell is bad (outside the file roots, missing, refused by the
+ * SSRF policy): `assertSourceAllowed` of @mediaferry/sources in production.
+ */
+export type SourceCheck = (source: SourceSpec, signal: AbortSignal) => Promise<void>;
+
+export interface JobsServiceDeps {
+  store: JobStore;
+  queue: Queue<UploadJobData, unknown, string>;
+  checkSource: SourceCheck;
+  /** service → webhook secret; a service without one may not set `callbackUrl`. */
+  webhookSecrets: ReadonlyMap<string, string>;
+  /** Upper bound of BullMQ calls, which otherwise wait for a Redis that is away. @defaultValue 5000 */
+  queueTimeoutMs?: number;
+}
+
+export type SubmitOutcome =
+  | { status: 'created'; record: JobRecord }
+  | { status: 'existing'; record: JobRecord }
+  | { status: 'refused'; error: ApiError };
+
+async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(unavailable('The queue did not answer in time')), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Runs `fn` over `items` with at most `limit` in flight; results keep the input order. */
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i] as T);
+    }
+  });
+  await Promise.all(lanes);
+  return out;
+}
+
+/** What the job routes do, without HTTP: submit (idempotent), cancel, retry. */
+export class JobsService {
+  private readonly queueTimeoutMs: number;
+
+  constructor(private readonly deps: JobsServiceDeps) {
+    this.queueTimeoutMs = deps.queueTimeoutMs ?? 5000;
+  }
+
+  /**
+   * Accepts validated specs of one service. Each is refused on its own (bad source, callback
+   * without a webhook secret, idempotency conflict) or becomes a job; the new ones are enqueued
+   * with one `addBulk`. A repeat of an idempotency key answers the existing job, which is enqueued
+   * again if still queued (a no-op in BullMQ, and the repair when a crash fell between the two).
+   */
+  async submit(service: string, specs: readonly JobSpec[], signal: AbortSignal): Promise<SubmitOutcome[]> {
+    const outcomes: (SubmitOutcome | undefined)[] = await mapLimit(specs, 16, (spec) =>
+      this.precheck(service, spec, signal),
+    );
+    const toCreate = specs.flatMap((spec, i) => (outcomes[i] ? [] : [{ index: i, spec }]));
+    const created = await this.deps.store.createMany(toCreate.map(({ spec }) => ({ service, spec })));
+    const toEnqueue: JobRecord[] = [];
+    for (const [j, result] of created.entries()) {
+      const { index } = toCreate[j] as { index: number };
+      if (result.outcome === 'conflict') {
+        outcomes[index] = {
+          status: 'refused',
+          error: conflict('This idempotency key was used for a different job', { jobId: result.record.id }),
+        };
+        continue;
+      }
+      outcomes[index] = { status: result.outcome, record: result.record };
+      if (result.outcome === 'created' || result.record.status === 'queued') toEnqueue.push(result.record);
+    }
+    try {
+      await withTimeout(enqueueUploads(this.deps.queue, toEnqueue), this.queueTimeoutMs);
+    } catch (err) {
+      // The records stay queued; a repeat with the same idempotency key enqueues them again.
+      throw err instanceof ApiError ? err : unavailable('The job could not be enqueued; retry with the same idempotency key');
+    }
+    return outcomes as SubmitOutcome[];
+  }
+
+  /** Checks that do not need a new record; undefined when the spec may go on. */
+  private async precheck(service: string, spec: JobSpec, signal: AbortSignal): Promise<SubmitOutcome | undefined> {
+    if (spec.callbackUrl && !this.deps.webhookSecrets.has(service)) {
+      return {
+        status: 'refused',
+        error: new ApiError(400, 'VALIDATION_FAILED', 'This service has no webhook secret, so it cannot set callbackUrl', {
+          fields: [{ path: 'callbackUrl', message: 'no webhook secret is configured for this service' }],
+        }),
+      };
+    }
+    // A known idempotency key answers without looking at the source again (it may be gone by now).
+    if (spec.idempotencyKey) {
+      const id = await this.deps.store.redis.get(this.deps.store.keys.idempotency(service, spec.idempotencyKey));
+      if (id && (await this.deps.store.get(id))) return undefined;
+    }
+    try {
+      await this.deps.checkSource(spec.source, signal);
+      if (spec.callbackUrl) await this.checkCallback(spec.callbackUrl, signal);
+    } catch (err) {
+      if (err instanceof ApiError) return { status: 'refused', error: err };
+      if (err instanceof MediaferryError) return { status: 'refused', error: fromMediaferryError(err) };
+      throw err;
+    }
+    return undefined;
+  }
+
+  /** Callback URLs follow the SSRF policy of URL sources (CONTRACT §3). */
+  private async checkCallback(url: string, signal: AbortSignal): Promise<void> {
+    try {
+      await this.deps.checkSource({ type: 'url', url }, signal);
+    } catch (err) {
+      if (err instanceof MediaferryError && err.code === 'SOURCE_FORBIDDEN') {
+        throw new ApiError(400, 'VALIDATION_FAILED', 'callbackUrl is refused by the network policy', {
+          fields: [{ path: 'callbackUrl', message: err.message }],
+        });
+      }
+      throw err;
+    }
+  }
+
+  async getOwned(id: string, service: string): Promise<JobRecord> {
+    const record = await this.deps.store.getOwned(id, service);
+    if (!record) throw notFound();
+    return record;
+  }
+
+  /**
+   * Waiting or delayed: removed from the queue and canceled at once. Running: canceled and the
+   * cancel broadcast, so its worker aborts the multipart upload and drops the checkpoint.
+   */
+  async cancel(id: string, service: string): Promise<JobRecord> {
+    const record = await this.getOwned(id, service);
+    if (isTerminal(record.status)) throw conflict(`The job is already ${record.status}`, { status: record.status });
+    const result = await this.deps.store.cancel(id);
+    if (!result.ok) {
+      if (!result.record) throw notFound();
+      throw conflict(`The job is already ${result.record.status}`, { status: result.record.status });
+    }
+    try {
+      // Fails while a worker holds the job's lock: that worker stops on the broadcast instead.
+      await withTimeout(this.deps.queue.remove(id), this.queueTimeoutMs);
+    } catch {
+      // the broadcast and the persistent status cover it
+    }
+    return result.record;
+  }
+
+  /** A failed or canceled job runs again under the same id, so its checkpoint (if any) is resumed. */
+  async retry(id: string, service: string): Promise<JobRecord> {
+    const record = await this.getOwned(id, service);
+    if (record.status !== 'failed' && record.status !== 'canceled') {
+      throw conflict(`Only failed or canceled jobs can be retried; this one is ${record.status}`, {
+        status: record.status,
+      });
+    }
+    const job = await withTimeout(this.deps.queue.getJob(id), this.queueTimeoutMs);
+    if (job) {
+      if ((await job.getState()) === 'active') throw conflict('The job is still stopping; retry in a moment');
+      try {
+        await withTimeout(this.deps.queue.remove(id), this.queueTimeoutMs);
+      } catch {
+        throw conflict('The job is still stopping; retry in a moment');
+      }
+    }
+    const result = await this.deps.store.retry(id);
+    if (!result.ok) {
+      if (!result.record) throw notFound();
+      throw conflict(`Only failed or canceled jobs can be retried; this one is ${result.record.status}`);
+    }
+    await withTimeout(enqueueUploads(this.deps.queue, [result.record]), this.queueTimeoutMs);
+    return result.record;
+  }
+}

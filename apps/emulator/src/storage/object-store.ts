@@ -1,0 +1,184 @@
+import { mkdir, unlink } from 'node:fs/promises';
+import path from 'node:path';
+import { newUploadId } from '../util/ids.js';
+
+/** One file holding a run of an object's bytes (a whole PutObject body, or one part). */
+export interface Segment {
+  file: string;
+  size: number;
+}
+
+export interface StoredPart extends Segment {
+  partNumber: number;
+  /** Quoted upper-case hex, as sent in the ETag header. */
+  etag: string;
+  crc64: bigint;
+  lastModified: Date;
+}
+
+export interface ObjectRecord {
+  bucket: string;
+  key: string;
+  size: number;
+  /** Quoted, as sent in the ETag header. */
+  etag: string;
+  crc64: bigint;
+  contentType: string;
+  meta: Record<string, string>;
+  lastModified: Date;
+  objectType: 'Normal' | 'Multipart';
+  /** Content = these files in order; multipart objects keep their part files (no concatenation). */
+  segments: Segment[];
+}
+
+export interface MultipartUpload {
+  uploadId: string;
+  bucket: string;
+  key: string;
+  initiated: Date;
+  contentType: string;
+  meta: Record<string, string>;
+  parts: Map<number, StoredPart>;
+}
+
+export interface ObjectStoreEvents {
+  /** A complete object now exists at bucket/key (PutObject or CompleteMultipartUpload). */
+  objectWritten?(object: ObjectRecord): void;
+}
+
+/**
+ * Object metadata in memory, bytes in files under `<dataDir>/blobs`. Files are reference-counted:
+ * an upload's part, the object built from it, and every GET streaming it each hold a reference, and the
+ * file is unlinked when the last one lets go — so overwriting or deleting an object never breaks a
+ * download in flight, and Complete never copies data.
+ */
+export class ObjectStore {
+  readonly blobDir: string;
+  readonly #buckets = new Map<string, Map<string, ObjectRecord>>();
+  readonly #uploads = new Map<string, MultipartUpload>();
+  readonly #refs = new Map<string, number>();
+  readonly #events: ObjectStoreEvents;
+
+  constructor(dataDir: string, buckets: Iterable<string>, events: ObjectStoreEvents = {}) {
+    this.blobDir = path.join(dataDir, 'blobs');
+    for (const b of buckets) this.#buckets.set(b, new Map());
+    this.#events = events;
+  }
+
+  async init(): Promise<void> {
+    await mkdir(this.blobDir, { recursive: true });
+  }
+
+  hasBucket(bucket: string): boolean {
+    return this.#buckets.has(bucket);
+  }
+
+  bucketNames(): string[] {
+    return [...this.#buckets.keys()];
+  }
+
+  /** Takes a reference on each file (a reader, or a record that now points at them). */
+  retain(segments: readonly Segment[]): void {
+    for (const s of segments) this.#refs.set(s.file, (this.#refs.get(s.file) ?? 0) + 1);
+  }
+
+  /** Drops a reference on each file; the last one unlinks it. */
+  release(segments: readonly Segment[]): void {
+    for (const s of segments) {
+      const n = (this.#refs.get(s.file) ?? 1) - 1;
+      if (n > 0) {
+        this.#refs.set(s.file, n);
+      } else {
+        this.#refs.delete(s.file);
+        unlink(s.file).catch(() => {});
+      }
+    }
+  }
+
+  getObject(bucket: string, key: string): ObjectRecord | undefined {
+    return this.#buckets.get(bucket)?.get(key);
+  }
+
+  /** Stores `record` (taking over one reference per segment, already held by the caller). */
+  putObject(record: ObjectRecord): void {
+    const objects = this.#buckets.get(record.bucket);
+    if (!objects) throw new Error(`no bucket ${record.bucket}`);
+    const previous = objects.get(record.key);
+    objects.set(record.key, record);
+    if (previous) this.release(previous.segments);
+    this.#events.objectWritten?.(record);
+  }
+
+  deleteObject(bucket: string, key: string): boolean {
+    const objects = this.#buckets.get(bucket);
+    const previous = objects?.get(key);
+    if (!objects || !previous) return false;
+    objects.delete(key);
+    this.release(previous.segments);
+    return true;
+  }
+
+  /** Objects of a bucket sorted by key (ListObjects order). */
+  listObjects(bucket: string): ObjectRecord[] {
+    const objects = this.#buckets.get(bucket);
+    if (!objects) return [];
+    return [...objects.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
+  initiateUpload(bucket: string, key: string, contentType: string, meta: Record<string, string>): MultipartUpload {
+    const upload: MultipartUpload = {
+      uploadId: newUploadId(),
+      bucket,
+      key,
+      initiated: new Date(),
+      contentType,
+      meta,
+      parts: new Map(),
+    };
+    this.#uploads.set(upload.uploadId, upload);
+    return upload;
+  }
+
+  /** The upload, if it exists and belongs to bucket/key. */
+  getUpload(bucket: string, key: string, uploadId: string): MultipartUpload | undefined {
+    const upload = this.#uploads.get(uploadId);
+    return upload && upload.bucket === bucket && upload.key === key ? upload : undefined;
+  }
+
+  /** Records a part (its file reference passes to the upload); a part it replaces is released. */
+  setPart(upload: MultipartUpload, part: StoredPart): void {
+    const previous = upload.parts.get(part.partNumber);
+    upload.parts.set(part.partNumber, part);
+    if (previous) this.release([previous]);
+  }
+
+  /** Forgets an upload and releases its parts (Abort, or after Complete took its own references). */
+  removeUpload(upload: MultipartUpload): void {
+    if (this.#uploads.get(upload.uploadId) !== upload) return;
+    this.#uploads.delete(upload.uploadId);
+    this.release([...upload.parts.values()]);
+    upload.parts.clear();
+  }
+
+  isLive(upload: MultipartUpload): boolean {
+    return this.#uploads.get(upload.uploadId) === upload;
+  }
+
+  /** Uploads of a bucket sorted by key, then initiation time, then id (ListMultipartUploads order). */
+  listUploads(bucket: string): MultipartUpload[] {
+    const list: MultipartUpload[] = [];
+    for (const u of this.#uploads.values()) if (u.bucket === bucket) list.push(u);
+    return list.sort((a, b) =>
+      a.key !== b.key
+        ? a.key < b.key
+          ? -1
+          : 1
+        : a.initiated.getTime() - b.initiated.getTime() || (a.uploadId < b.uploadId ? -1 : 1),
+    );
+  }
+
+  /** Every upload of bucket/key (DeleteVideo cleans them up). */
+  uploadsOf(bucket: string, key: string): MultipartUpload[] {
+    return [...this.#uploads.values()].filter((u) => u.bucket === bucket && u.key === key);
+  }
+}

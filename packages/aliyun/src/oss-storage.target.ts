@@ -1,0 +1,76 @@
+import type {
+  CompletedObject,
+  MediaType,
+  PrepareOptions,
+  StorageTarget,
+  UploadDestination,
+  UploadedPart,
+  UploadPartOptions,
+} from '@mediaferry/core';
+import { throwIfAborted } from '@mediaferry/core';
+import { type OssAccount, type OssClientOptions, createAccountOssClient } from './oss-client.js';
+import { type OssClientProvider, OssMultipartObject, type OssMultipartOptions } from './oss-multipart.js';
+
+export interface OssStorageTargetOptions extends OssMultipartOptions {
+  account: OssAccount;
+  bucket: string;
+  key: string;
+  /** Reported in the destination. @defaultValue `video` */
+  mediaType?: MediaType;
+  client?: OssClientOptions;
+}
+
+/**
+ * A multipart upload into a plain OSS bucket and key, signed with the account AccessKey. Nothing
+ * expires, so no refresh; `prepare()` only records the content type and describes the destination.
+ */
+export class OssStorageTarget implements StorageTarget {
+  readonly #object: OssMultipartObject;
+  readonly #destination: UploadDestination;
+
+  constructor(options: OssStorageTargetOptions) {
+    const handle = createAccountOssClient({ ...options.account, bucket: options.bucket }, options.client);
+    const lease = { handle, generation: 1 };
+    const provider: OssClientProvider = { acquire: async () => lease };
+    this.#object = new OssMultipartObject(provider, options.key, options);
+    this.#destination = {
+      mediaId: null,
+      mediaType: options.mediaType ?? 'video',
+      bucket: options.bucket,
+      objectKey: options.key,
+      url: null,
+    };
+  }
+
+  async prepare(options: PrepareOptions): Promise<UploadDestination> {
+    throwIfAborted(options.signal);
+    this.#object.contentType = options.contentType;
+    return { ...this.#destination };
+  }
+
+  initMultipart(signal?: AbortSignal): Promise<string> {
+    return this.#object.initMultipart(signal);
+  }
+
+  uploadPart(uploadId: string, partNumber: number, body: Uint8Array, options?: UploadPartOptions): Promise<UploadedPart> {
+    return this.#object.uploadPart(uploadId, partNumber, body, options);
+  }
+
+  listParts(uploadId: string, signal?: AbortSignal): Promise<UploadedPart[]> {
+    return this.#object.listParts(uploadId, signal);
+  }
+
+  complete(uploadId: string, parts: UploadedPart[], signal?: AbortSignal): Promise<CompletedObject> {
+    return this.#object.complete(uploadId, parts, signal);
+  }
+
+  abort(uploadId: string, signal?: AbortSignal): Promise<void> {
+    return this.#object.abort(uploadId, signal);
+  }
+
+  head(signal?: AbortSignal): Promise<CompletedObject | null> {
+    return this.#object.head(signal);
+  }
+
+  async finalize(): Promise<void> {}
+}

@@ -1,0 +1,257 @@
+import {
+  type CompletedObject,
+  CredentialsExpiredError,
+  type MediaSpec,
+  type PrepareOptions,
+  type StorageTarget,
+  throwIfAborted,
+  type UploadDestination,
+  type UploadedPart,
+  type UploadPartOptions,
+  ValidationError,
+  VodError,
+} from '@mediaferry/core';
+import { CredentialRefresher } from './credential-refresher.js';
+import { type AliyunLogger, silentLogger } from './logger.js';
+import { createStsOssClient, type OssClientHandle, type OssClientOptions } from './oss-client.js';
+import { type OssClientProvider, OssMultipartObject, type OssMultipartOptions } from './oss-multipart.js';
+import type { UploadAddress } from './upload-auth.js';
+import type { VodClient } from './vod-client.js';
+import { attachedInput, imageInput, videoInput } from './vod-media-input.js';
+import type { UploadTicket } from './vod-types.js';
+
+/**
+ * A multipart upload into a VOD media. `prepare()` creates the media (CreateUploadVideo /
+ * CreateUploadImage / CreateUploadAttachedMedia) or reattaches to the one in a checkpoint; the STS
+ * credential is then refreshed single-flight, ahead of expiry and on an expired-token answer, after
+ * which the failed operation is repeated once at once. An expired token never restarts a video upload.
+ *
+ * Image and attached media: VOD cannot refresh their credentials. The first credential is used while
+ * valid (VOD issues 3000 s, plenty for such small files). When it has expired, operations throw
+ * `CredentialsExpiredError` with `details.refreshable === false`, and `prepare({existing})` creates a
+ * NEW media (the old one, which never received its file, is left as is and logged) and returns its
+ * destination: a destination that differs from `existing` (mediaId / objectKey) means the checkpoint's
+ * upload is void and the upload restarts from byte 0. The same holds for a reattach from another
+ * process, which never has the first credential.
+ */
+
+export interface VodCredentialRefreshEvent {
+  mediaId: string;
+  reason: 'ahead-of-expiry' | 'expired' | 'reattach';
+  /** Credential generation now in use (1 = the one from Create…). */
+  generation: number;
+}
+
+export interface VodStorageTargetOptions extends OssMultipartOptions {
+  vod: VodClient;
+  media: MediaSpec;
+  client?: OssClientOptions;
+  /** @defaultValue `min(5 min, 10% of the credential's lifetime)` */
+  refreshAheadMs?: (lifetimeMs: number) => number;
+  logger?: AliyunLogger;
+  /** Every credential refresh (for `mediaferry_credential_refreshes_total`). */
+  onCredentialRefresh?: (event: VodCredentialRefreshEvent) => void;
+}
+
+interface Session {
+  destination: UploadDestination;
+  object: OssMultipartObject;
+  refresher: CredentialRefresher<OssClientHandle>;
+}
+
+function sameObject(a: UploadDestination, b: UploadDestination): boolean {
+  return a.mediaId === b.mediaId && a.bucket === b.bucket && a.objectKey === b.objectKey;
+}
+
+export class VodStorageTarget implements StorageTarget {
+  readonly #options: VodStorageTargetOptions;
+  readonly #logger: AliyunLogger;
+  #session: Session | null = null;
+
+  constructor(options: VodStorageTargetOptions) {
+    this.#options = options;
+    this.#logger = options.logger ?? silentLogger;
+  }
+
+  get mediaType(): MediaSpec['type'] {
+    return this.#options.media.type;
+  }
+
+  /** The destination in use, or null before `prepare()`. */
+  get destination(): UploadDestination | null {
+    return this.#session ? { ...this.#session.destination } : null;
+  }
+
+  /** Successful credential refreshes (not counting Create… or a reattach). */
+  get refreshCount(): number {
+    return this.#session?.refresher.refreshCount ?? 0;
+  }
+
+  async prepare(options: PrepareOptions): Promise<UploadDestination> {
+    throwIfAborted(options.signal);
+    const { existing } = options;
+    const type = this.#options.media.type;
+    if (existing && existing.mediaType !== type) {
+      throw new ValidationError(`Checkpoint media type ${existing.mediaType} does not match the job's ${type}`);
+    }
+    const session = this.#session;
+    if (!existing) {
+      // Idempotent: a second prepare() on the same target never creates a second media.
+      if (session) return { ...session.destination };
+    } else if (session && sameObject(session.destination, existing) && !session.refresher.isExpired()) {
+      return { ...session.destination };
+    }
+
+    if (existing && (type === 'video' || type === 'audio')) {
+      if (!existing.mediaId) throw new ValidationError('A VOD checkpoint destination needs a mediaId');
+      const ticket = await this.#options.vod.refreshUploadVideo(existing.mediaId, { signal: options.signal });
+      const destination = { ...existing, bucket: ticket.address.bucket, objectKey: ticket.address.objectKey };
+      if (!sameObject(destination, existing)) {
+        this.#logger.warn(
+          { mediaId: existing.mediaId, bucket: destination.bucket, objectKey: destination.objectKey },
+          'VOD moved the upload address on reattach; the previous multipart upload is void',
+        );
+      }
+      this.#start(ticket, destination, options.contentType);
+      this.#options.onCredentialRefresh?.({ mediaId: ticket.mediaId, reason: 'reattach', generation: 1 });
+      return { ...destination };
+    }
+
+    const { ticket, url } = await this.#create(options);
+    const destination: UploadDestination = {
+      mediaId: ticket.mediaId,
+      mediaType: type,
+      bucket: ticket.address.bucket,
+      objectKey: ticket.address.objectKey,
+      url,
+    };
+    if (existing) {
+      this.#logger.warn(
+        { previousMediaId: existing.mediaId, mediaId: ticket.mediaId, mediaType: type },
+        'VOD cannot refresh image/attached upload credentials: created a new media, the upload restarts',
+      );
+    }
+    this.#start(ticket, destination, options.contentType);
+    return { ...destination };
+  }
+
+  initMultipart(signal?: AbortSignal): Promise<string> {
+    return this.#object().initMultipart(signal);
+  }
+
+  uploadPart(uploadId: string, partNumber: number, body: Uint8Array, options?: UploadPartOptions): Promise<UploadedPart> {
+    return this.#object().uploadPart(uploadId, partNumber, body, options);
+  }
+
+  listParts(uploadId: string, signal?: AbortSignal): Promise<UploadedPart[]> {
+    return this.#object().listParts(uploadId, signal);
+  }
+
+  complete(uploadId: string, parts: UploadedPart[], signal?: AbortSignal): Promise<CompletedObject> {
+    return this.#object().complete(uploadId, parts, signal);
+  }
+
+  abort(uploadId: string, signal?: AbortSignal): Promise<void> {
+    return this.#object().abort(uploadId, signal);
+  }
+
+  head(signal?: AbortSignal): Promise<CompletedObject | null> {
+    return this.#object().head(signal);
+  }
+
+  /**
+   * Video/audio: one GetVideoInfo to confirm VOD registered the upload; `UploadFail` is a fatal
+   * `VodError`, any other status (VOD may still say `Uploading` for a moment on the cloud) passes.
+   * Image/attached: nothing to do, VOD registers them on its own.
+   */
+  async finalize(signal?: AbortSignal): Promise<void> {
+    const session = this.#requireSession();
+    const mediaId = session.destination.mediaId;
+    if (mediaId === null || (this.mediaType !== 'video' && this.mediaType !== 'audio')) return;
+    const { video } = await this.#options.vod.getVideoInfo(mediaId, { signal });
+    this.#logger.debug?.({ mediaId, status: video.status }, 'VOD media status after complete');
+    if (video.status === 'UploadFail') {
+      throw new VodError(`VOD marked media ${mediaId} as UploadFail`, {
+        status: 409,
+        vodCode: 'UploadFail',
+        details: { mediaId },
+      });
+    }
+  }
+
+  async #create(options: PrepareOptions): Promise<{ ticket: UploadTicket; url: string | null }> {
+    const { vod, media } = this.#options;
+    const call = { signal: options.signal };
+    switch (media.type) {
+      case 'video':
+      case 'audio':
+        return { ticket: await vod.createUploadVideo(videoInput(media, options.fileName, options.size), call), url: null };
+      case 'image': {
+        const res = await vod.createUploadImage(imageInput(media, options.fileName), call);
+        return { ticket: res, url: res.imageUrl ?? res.fileUrl };
+      }
+      case 'attached': {
+        const res = await vod.createUploadAttachedMedia(attachedInput(media, options.fileName, options.size), call);
+        return { ticket: res, url: res.mediaUrl ?? res.fileUrl };
+      }
+    }
+  }
+
+  #start(ticket: UploadTicket, destination: UploadDestination, contentType: string | null): void {
+    const clientOptions = this.#options.client;
+    const address: UploadAddress = {
+      endpoint: ticket.address.endpoint,
+      bucket: destination.bucket,
+      objectKey: destination.objectKey,
+    };
+    const refreshable = this.mediaType === 'video' || this.mediaType === 'audio';
+    const mediaId = ticket.mediaId;
+    const refresher = new CredentialRefresher<OssClientHandle>(
+      createStsOssClient(address, ticket.credentials, clientOptions),
+      {
+        expiresAt: (handle) => handle.expiresAt,
+        ...(this.#options.refreshAheadMs ? { refreshAheadMs: this.#options.refreshAheadMs } : {}),
+        fetch: async () => {
+          if (!refreshable) {
+            throw new CredentialsExpiredError(
+              `VOD cannot refresh upload credentials of ${this.mediaType} media ${mediaId}; prepare again for a new media`,
+              { details: { mediaId, mediaType: this.mediaType, refreshable: false } },
+            );
+          }
+          const fresh = await this.#options.vod.refreshUploadVideo(mediaId);
+          if (fresh.address.bucket !== address.bucket || fresh.address.objectKey !== address.objectKey) {
+            // The multipart upload in flight belongs to the first address: keep it.
+            this.#logger.warn({ mediaId }, 'RefreshUploadVideo returned another address; keeping the original');
+          }
+          return createStsOssClient({ ...address, endpoint: fresh.address.endpoint }, fresh.credentials, clientOptions);
+        },
+        onRefresh: (event) => {
+          this.#logger.info({ mediaId, ...event }, 'Refreshed VOD upload credentials');
+          this.#options.onCredentialRefresh?.({ mediaId, reason: event.reason, generation: event.generation });
+        },
+      },
+    );
+    const provider: OssClientProvider = {
+      acquire: async (signal) => {
+        const lease = await refresher.acquire(signal);
+        return { handle: lease.value, generation: lease.generation };
+      },
+      renew: async (generation, signal) => {
+        const lease = await refresher.refresh(generation, 'expired', signal);
+        return { handle: lease.value, generation: lease.generation };
+      },
+    };
+    const object = new OssMultipartObject(provider, destination.objectKey, this.#options);
+    object.contentType = contentType;
+    this.#session = { destination, object, refresher };
+  }
+
+  #requireSession(): Session {
+    if (!this.#session) throw new Error('VodStorageTarget: call prepare() first');
+    return this.#session;
+  }
+
+  #object(): OssMultipartObject {
+    return this.#requireSession().object;
+  }
+}

@@ -1,0 +1,319 @@
+import {
+  type JobErrorView,
+  type JobProgress,
+  type JobResult,
+  type JobSpec,
+  type JobStatus,
+  newJobId,
+} from '@mediaferry/core';
+import type { Redis } from 'ioredis';
+import type { JobEvent } from './job-events.js';
+import {
+  decodeJobRecord,
+  emptyProgress,
+  specHash as hashSpec,
+  type JobRecord,
+  pairsToHash,
+} from './job-record.js';
+import { createJobScript, transitionJobScript } from './job-store.scripts.js';
+import { DEFAULT_REDIS_PREFIX, StoreKeys } from './store-keys.js';
+
+export interface JobStoreOptions {
+  /** Key prefix shared with BullMQ. @defaultValue 'mediaferry' */
+  prefix?: string;
+  /**
+   * How long a finished (succeeded, failed, canceled) record and its idempotency key stay
+   * readable; a retry makes them permanent again. @defaultValue 1209600 (14 days)
+   */
+  finishedTtlSeconds?: number;
+  /** @defaultValue Date.now */
+  now?: () => number;
+}
+
+export interface CreateJobInput {
+  service: string;
+  /** The validated spec; `idempotencyKey` (if any) is the one that counts. */
+  spec: JobSpec;
+}
+
+export type CreateJobResult =
+  /** A new record was written; the caller must now enqueue it. */
+  | { outcome: 'created'; record: JobRecord }
+  /** The idempotency key already names this job, created with the same spec. */
+  | { outcome: 'existing'; record: JobRecord }
+  /** The idempotency key already names a job created with a different spec. */
+  | { outcome: 'conflict'; record: JobRecord };
+
+export type TransitionResult =
+  /** The change happened; `record` is the record after it. */
+  | { ok: true; record: JobRecord }
+  /** The record was not in an allowed status; nothing changed. */
+  | { ok: false; record: JobRecord }
+  | { ok: false; record: null };
+
+export interface ListJobsOptions {
+  status?: JobStatus;
+  /** @defaultValue 20 */
+  limit?: number;
+  /** `nextCursor` of the previous page. */
+  cursor?: string | null;
+}
+
+export interface JobPage {
+  records: JobRecord[];
+  /** Pass as `cursor` for the next page; null on the last page. */
+  nextCursor: string | null;
+}
+
+interface TransitionSpec {
+  from: readonly JobStatus[];
+  to?: JobStatus;
+  fields?: Record<string, string>;
+  event?: JobEvent;
+  attempt?: number;
+  setStartedAt?: boolean;
+  rebaseAttempts?: boolean;
+}
+
+/**
+ * The job records API and workers share in Redis. Every change is one atomic Lua step, guarded by
+ * the statuses it may start from (see `job-store.scripts.ts`). Newest jobs list first.
+ */
+export class JobStore {
+  readonly keys: StoreKeys;
+  private readonly finishedTtlSeconds: number;
+  private readonly now: () => number;
+
+  constructor(
+    readonly redis: Redis,
+    options: JobStoreOptions = {},
+  ) {
+    this.keys = new StoreKeys(options.prefix ?? DEFAULT_REDIS_PREFIX);
+    this.finishedTtlSeconds = options.finishedTtlSeconds ?? 14 * 24 * 3600;
+    this.now = options.now ?? Date.now;
+  }
+
+  /**
+   * Writes a new `queued` record, or — when the spec carries an idempotency key this service used
+   * before — returns the job that key names, in the same atomic step (so 20 concurrent duplicates
+   * make one job).
+   */
+  async create(input: CreateJobInput): Promise<CreateJobResult> {
+    const [result] = await this.createMany([input]);
+    if (!result) throw new Error('createMany returned nothing');
+    return result;
+  }
+
+  /** `create` for many specs in one round trip (batch submissions). Results keep the input order. */
+  async createMany(inputs: readonly CreateJobInput[]): Promise<CreateJobResult[]> {
+    if (inputs.length === 0) return [];
+    const now = this.now();
+    const prepared = inputs.map((input) => {
+      const record: JobRecord = {
+        id: newJobId(now),
+        service: input.service,
+        status: 'queued',
+        spec: input.spec,
+        specHash: hashSpec(input.spec),
+        progress: emptyProgress(),
+        attempts: 0,
+        result: null,
+        error: null,
+        createdAt: now,
+        startedAt: null,
+        finishedAt: null,
+        updatedAt: now,
+      };
+      const key = input.spec.idempotencyKey;
+      const jobKey = this.keys.job(record.id);
+      const keys = [jobKey, key ? this.keys.idempotency(input.service, key) : jobKey];
+      const args = [
+        record.id,
+        record.service,
+        JSON.stringify(record.spec),
+        record.specHash,
+        JSON.stringify(record.progress),
+        String(now),
+        key ? '1' : '0',
+        this.keys.jobPrefix,
+        this.keys.indexPrefix,
+      ];
+      return { record, keys, args };
+    });
+    await createJobScript.load(this.redis);
+    const pipeline = this.redis.pipeline();
+    for (const p of prepared) createJobScript.queue(pipeline, p.keys, p.args);
+    const replies = (await pipeline.exec()) ?? [];
+    const out: CreateJobResult[] = [];
+    for (const [i, p] of prepared.entries()) {
+      const [err, reply] = replies[i] ?? [new Error('no reply'), null];
+      if (err) throw err;
+      const [created, id, hash] = reply as [number, string, string];
+      if (created === 1) {
+        out.push({ outcome: 'created', record: p.record });
+        continue;
+      }
+      const existing = await this.get(id);
+      if (!existing) {
+        // The earlier job expired between the script and this read: a fresh attempt will take the key.
+        out.push(...(await this.createMany([inputs[i] as CreateJobInput])));
+        continue;
+      }
+      out.push({ outcome: hash === p.record.specHash ? 'existing' : 'conflict', record: existing });
+    }
+    return out;
+  }
+
+  async get(id: string): Promise<JobRecord | null> {
+    return decodeJobRecord(await this.redis.hgetall(this.keys.job(id)));
+  }
+
+  /** The record when it exists AND belongs to `service`; another service's job reads as absent. */
+  async getOwned(id: string, service: string): Promise<JobRecord | null> {
+    const record = await this.get(id);
+    return record && record.service === service ? record : null;
+  }
+
+  /** A service's jobs, newest first, optionally of one status, paged by an opaque cursor. */
+  async list(service: string, options: ListJobsOptions = {}): Promise<JobPage> {
+    const limit = Math.max(1, Math.min(options.limit ?? 20, 1000));
+    const index = this.keys.index(service, options.status);
+    const records: JobRecord[] = [];
+    let max = options.cursor ? `(${options.cursor}` : '+';
+    for (;;) {
+      const ids = await this.redis.zrevrangebylex(index, max, '-', 'LIMIT', 0, limit + 1 - records.length);
+      if (ids.length === 0) return { records, nextCursor: null };
+      const pipeline = this.redis.pipeline();
+      for (const id of ids) pipeline.hgetall(this.keys.job(id));
+      const replies = (await pipeline.exec()) ?? [];
+      const stale: string[] = [];
+      for (const [i, id] of ids.entries()) {
+        const [err, hash] = replies[i] ?? [null, {}];
+        if (err) throw err;
+        const record = decodeJobRecord(hash as Record<string, string>);
+        // An expired record leaves its index entries behind; drop them on the way.
+        if (!record) stale.push(id);
+        else if (!options.status || record.status === options.status) records.push(record);
+        if (records.length > limit) {
+          records.length = limit;
+          return { records, nextCursor: records[limit - 1]?.id ?? null };
+        }
+      }
+      if (stale.length > 0) await this.redis.zrem(index, ...stale);
+      max = `(${ids[ids.length - 1]}`;
+    }
+  }
+
+  /** A worker starts (or resumes) the job: queued|running → running. Refused once it is canceled or finished. */
+  start(id: string, attempt: number): Promise<TransitionResult> {
+    return this.transition(id, {
+      from: ['queued', 'running'],
+      to: 'running',
+      attempt,
+      setStartedAt: true,
+      event: { type: 'status', status: 'running' },
+    });
+  }
+
+  /** Records progress of a running job and publishes it. */
+  progress(id: string, progress: JobProgress): Promise<TransitionResult> {
+    return this.transition(id, {
+      from: ['running'],
+      fields: { progress: JSON.stringify(progress) },
+      event: { type: 'progress', progress },
+    });
+  }
+
+  /** The one completion: running → succeeded. A canceled or already finished job stays as it is. */
+  succeed(id: string, result: JobResult, progress?: JobProgress): Promise<TransitionResult> {
+    const fields: Record<string, string> = {
+      result: JSON.stringify(result),
+      error: '',
+      finishedAt: String(this.now()),
+    };
+    if (progress) fields.progress = JSON.stringify(progress);
+    return this.transition(id, {
+      from: ['queued', 'running'],
+      to: 'succeeded',
+      fields,
+      event: { type: 'status', status: 'succeeded' },
+    });
+  }
+
+  /**
+   * Records an error. `final`: the job is failed for good (fatal error, or attempts exhausted).
+   * Otherwise it goes back to `queued` with the error kept as its last error while BullMQ retries.
+   */
+  fail(id: string, error: JobErrorView, options: { final: boolean }): Promise<TransitionResult> {
+    const status: JobStatus = options.final ? 'failed' : 'queued';
+    const fields: Record<string, string> = { error: JSON.stringify(error) };
+    if (options.final) fields.finishedAt = String(this.now());
+    return this.transition(id, {
+      from: ['queued', 'running'],
+      to: status,
+      fields,
+      event: { type: 'status', status },
+    });
+  }
+
+  /** A worker hands a running job back (shutdown): running → queued, nothing else changes. */
+  release(id: string): Promise<TransitionResult> {
+    return this.transition(id, {
+      from: ['running'],
+      to: 'queued',
+      event: { type: 'status', status: 'queued' },
+    });
+  }
+
+  /**
+   * queued|running → canceled, then broadcasts the cancel so the worker running it (anywhere)
+   * aborts. Refused for finished jobs.
+   */
+  async cancel(id: string): Promise<TransitionResult> {
+    const result = await this.transition(id, {
+      from: ['queued', 'running'],
+      to: 'canceled',
+      fields: { finishedAt: String(this.now()) },
+      event: { type: 'status', status: 'canceled' },
+    });
+    if (result.ok) await this.redis.publish(this.keys.cancelChannel, id);
+    return result;
+  }
+
+  /** failed|canceled → queued, keeping progress (the checkpoint decides what is resumed). */
+  retry(id: string): Promise<TransitionResult> {
+    return this.transition(id, {
+      from: ['failed', 'canceled'],
+      to: 'queued',
+      fields: { error: '', result: '', finishedAt: '' },
+      rebaseAttempts: true,
+      event: { type: 'status', status: 'queued' },
+    });
+  }
+
+  private async transition(id: string, spec: TransitionSpec): Promise<TransitionResult> {
+    const to = spec.to ?? '';
+    const terminal = to === 'succeeded' || to === 'failed' || to === 'canceled';
+    const args: string[] = [
+      spec.from.join(','),
+      to,
+      String(this.now()),
+      this.keys.indexPrefix,
+      terminal ? String(this.finishedTtlSeconds) : '0',
+      this.keys.events(id),
+      spec.event ? JSON.stringify(spec.event) : '',
+      spec.attempt === undefined ? '' : String(spec.attempt),
+      spec.setStartedAt ? '1' : '0',
+      spec.rebaseAttempts ? '1' : '0',
+    ];
+    for (const [field, value] of Object.entries(spec.fields ?? {})) args.push(field, value);
+    const [code, , pairs] = (await transitionJobScript.run(this.redis, [this.keys.job(id)], args)) as [
+      number,
+      string,
+      unknown,
+    ];
+    const record = decodeJobRecord(pairsToHash(pairs));
+    if (code === 1 && record) return { ok: true, record };
+    return { ok: false, record };
+  }
+}

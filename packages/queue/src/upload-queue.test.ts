@@ -1,0 +1,49 @@
+import { Queue } from 'bullmq';
+import { describe, expect, it } from 'vitest';
+import { JobStore } from './job-store.js';
+import { makeSpec, useRedis } from './test-support/fixtures.js';
+import { createUploadQueue, enqueueUploads, QUEUE_NAMES, uploadJobOptions } from './upload-queue.js';
+
+const redisFixture = useRedis();
+
+describe('upload queue', () => {
+  it('defaults to 8 attempts with jittered exponential backoff and bounded retention', () => {
+    expect(uploadJobOptions()).toEqual({
+      attempts: 8,
+      backoff: { type: 'exponential', delay: 5000, jitter: 0.5 },
+      removeOnComplete: { age: 86400, count: 10000 },
+      removeOnFail: { age: 604800, count: 10000 },
+    });
+  });
+
+  it('enqueues records under their own id, once however often it is asked', async () => {
+    const redis = await redisFixture.connect();
+    const prefix = redisFixture.prefix();
+    const store = new JobStore(redis, { prefix });
+    const queue = createUploadQueue(redis, { prefix });
+    try {
+      const created = await store.createMany([
+        { service: 's', spec: makeSpec() },
+        { service: 's', spec: makeSpec({ priority: 5 }) },
+      ]);
+      const records = created.map((c) => c.record);
+      await enqueueUploads(queue, records);
+      await enqueueUploads(queue, records);
+      expect(await queue.getJobCountByTypes('wait', 'prioritized')).toBe(2);
+      const job = await queue.getJob(records[1]?.id as string);
+      expect(job?.data).toEqual({ jobId: records[1]?.id, service: 's' });
+      expect(job?.opts).toMatchObject({
+        attempts: 8,
+        priority: 5,
+        backoff: { type: 'exponential', jitter: 0.5 },
+      });
+      // Keys live under the configured prefix.
+      expect(await redis.exists(`${prefix}:${QUEUE_NAMES.uploads}:meta`)).toBe(1);
+      const other = new Queue(QUEUE_NAMES.uploads, { connection: redis });
+      expect(await other.getJobCountByTypes('wait', 'prioritized')).toBe(0);
+      await other.close();
+    } finally {
+      await queue.close();
+    }
+  });
+});

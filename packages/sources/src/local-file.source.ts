@@ -1,0 +1,293 @@
+import { constants, type BigIntStats } from 'node:fs';
+import { type FileHandle, open, realpath, stat, statfs } from 'node:fs/promises';
+import path from 'node:path';
+import {
+  type MediaferryError,
+  type Source,
+  SourceChangedError,
+  SourceForbiddenError,
+  SourceNotFoundError,
+  type SourceOpenOptions,
+  type SourceReader,
+  type SourceStat,
+  SourceUnavailableError,
+  throwIfAborted,
+} from '@mediaferry/core';
+import { inferFileName } from './file-name.js';
+
+/**
+ * A local file under one of the allowed roots, read with positioned `read(2)` straight into the caller's
+ * buffer. Security: the path is resolved (`..`, symlinks) and must stay under a resolved root; only regular
+ * files on real filesystems are read; the opened descriptor is checked to be the file that was vetted.
+ */
+
+/** Pseudo filesystems whose "regular files" are kernel interfaces, never media (statfs f_type, Linux). */
+const PSEUDO_FS_MAGIC = new Set([
+  0x9fa0, // proc
+  0x62656572, // sysfs
+  0x64626720, // debugfs
+  0x74726163, // tracefs
+  0x73636673, // securityfs
+  0x27e0eb, // cgroup
+  0x63677270, // cgroup2
+  0x62656570, // configfs
+  0xcafe4a11, // bpf
+  0xde5e81e4, // efivarfs
+  0x6165676c, // pstore
+  0x1cd1, // devpts
+]);
+const PSEUDO_FS_PREFIXES = ['/proc', '/sys', '/dev'];
+
+function isUnder(child: string, root: string): boolean {
+  if (child === root) return true;
+  // Compare with a separator so /srv/media-evil is not "under" /srv/media.
+  return child.startsWith(root.endsWith(path.sep) ? root : root + path.sep);
+}
+
+function errnoOf(err: unknown): string | undefined {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/** Maps a filesystem error on `displayPath` to the error kinds of the contract. */
+function fsError(err: unknown, displayPath: string): MediaferryError {
+  const code = errnoOf(err);
+  const details = { reason: code ?? 'UNKNOWN' };
+  switch (code) {
+    case 'ENOENT':
+    case 'ENOTDIR':
+      return new SourceNotFoundError(`file not found: ${displayPath}`, { cause: err, details });
+    case 'EACCES':
+    case 'EPERM':
+      return new SourceForbiddenError(`permission denied reading ${displayPath}`, { cause: err, details });
+    case 'ELOOP':
+    case 'ENAMETOOLONG':
+    case 'ENXIO':
+    case 'EISDIR':
+      return new SourceForbiddenError(`cannot read ${displayPath} (${code})`, { cause: err, details });
+    default:
+      return new SourceUnavailableError(`cannot read ${displayPath}`, { cause: err, details });
+  }
+}
+
+export interface ResolvedFile {
+  /** The path as the caller gave it. */
+  requestedPath: string;
+  /** Fully resolved path (no symlinks, no `..`), under one of the resolved roots. */
+  realPath: string;
+  stats: BigIntStats;
+}
+
+async function realRoots(roots: readonly string[]): Promise<string[]> {
+  const resolved: string[] = [];
+  for (const root of roots) {
+    try {
+      resolved.push(await realpath(root));
+    } catch {
+      // A root that does not exist contains nothing.
+    }
+  }
+  return resolved;
+}
+
+async function assertRealFilesystem(realPath: string, displayPath: string): Promise<void> {
+  if (PSEUDO_FS_PREFIXES.some((p) => isUnder(realPath, p))) {
+    throw new SourceForbiddenError(`not a regular file: ${displayPath}`, { details: { reason: 'PSEUDO_FS' } });
+  }
+  if (process.platform !== 'linux') return;
+  const fs = await statfs(realPath).catch((err: unknown) => {
+    throw fsError(err, displayPath);
+  });
+  if (PSEUDO_FS_MAGIC.has(Number(fs.type))) {
+    throw new SourceForbiddenError(`not a regular file: ${displayPath}`, { details: { reason: 'PSEUDO_FS' } });
+  }
+}
+
+/**
+ * Resolves `requestedPath` and vets it: absolute, lexically and (after realpath) physically under a root,
+ * a regular file, not on a pseudo filesystem. Paths outside every root are refused before the filesystem is
+ * touched, so the answer never reveals whether such a file exists.
+ */
+export async function resolveAllowedFile(
+  requestedPath: string,
+  roots: readonly string[],
+  signal?: AbortSignal,
+): Promise<ResolvedFile> {
+  throwIfAborted(signal);
+  if (roots.length === 0) {
+    throw new SourceForbiddenError('file sources are disabled (MEDIAFERRY_FILE_ROOTS is empty)', {
+      details: { reason: 'NO_ROOTS' },
+    });
+  }
+  if (!path.isAbsolute(requestedPath) || requestedPath.includes('\0')) {
+    throw new SourceForbiddenError('a file source needs an absolute path', { details: { reason: 'RELATIVE' } });
+  }
+  const outside = () =>
+    new SourceForbiddenError(`${requestedPath} is outside the allowed file roots`, {
+      details: { reason: 'OUTSIDE_ROOTS' },
+    });
+  const resolvedRoots = await realRoots(roots);
+  const lexical = path.resolve(requestedPath);
+  const lexicalRoots = [...roots.map((r) => path.resolve(r)), ...resolvedRoots];
+  if (!lexicalRoots.some((root) => isUnder(lexical, root))) throw outside();
+
+  let realPath: string;
+  try {
+    realPath = await realpath(lexical);
+  } catch (err) {
+    throw fsError(err, requestedPath);
+  }
+  throwIfAborted(signal);
+  if (!resolvedRoots.some((root) => isUnder(realPath, root))) throw outside();
+  await assertRealFilesystem(realPath, requestedPath);
+
+  let stats: BigIntStats;
+  try {
+    stats = await stat(realPath, { bigint: true });
+  } catch (err) {
+    throw fsError(err, requestedPath);
+  }
+  if (!stats.isFile()) {
+    throw new SourceForbiddenError(`not a regular file: ${requestedPath}`, { details: { reason: 'NOT_REGULAR' } });
+  }
+  throwIfAborted(signal);
+  return { requestedPath, realPath, stats };
+}
+
+/** Identity of a file's content: device, inode, size and modification time (ns). */
+export function fileFingerprint(stats: BigIntStats): string {
+  return `file:v1:${stats.dev}:${stats.ino}:${stats.size}:${stats.mtimeNs}`;
+}
+
+// O_NONBLOCK: opening a FIFO swapped in after the checks must not block a threadpool thread waiting for a
+// writer (it has no effect on regular files). O_NOFOLLOW: the last component must not have become a symlink.
+const OPEN_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+
+export class LocalFileSource implements Source {
+  readonly kind = 'file' as const;
+  readonly description: string;
+
+  constructor(
+    readonly path: string,
+    private readonly roots: readonly string[],
+  ) {
+    this.description = path;
+  }
+
+  async stat(signal?: AbortSignal): Promise<SourceStat> {
+    const resolved = await resolveAllowedFile(this.path, this.roots, signal);
+    const { fileName, contentType } = inferFileName({ path: this.path });
+    return {
+      size: Number(resolved.stats.size),
+      fingerprint: fileFingerprint(resolved.stats),
+      fileName,
+      contentType,
+      seekable: true,
+    };
+  }
+
+  async open(options: SourceOpenOptions): Promise<SourceReader> {
+    const resolved = await resolveAllowedFile(this.path, this.roots, options.signal);
+    let handle: FileHandle;
+    try {
+      handle = await open(resolved.realPath, OPEN_FLAGS);
+    } catch (err) {
+      // ELOOP here means the last component became a symlink after realpath: resolve again next attempt.
+      if (errnoOf(err) === 'ELOOP') {
+        throw new SourceUnavailableError(`${this.path} changed while being opened`, { cause: err });
+      }
+      throw fsError(err, this.path);
+    }
+    try {
+      const opened = await handle.stat({ bigint: true });
+      if (!opened.isFile()) {
+        throw new SourceForbiddenError(`not a regular file: ${this.path}`, { details: { reason: 'NOT_REGULAR' } });
+      }
+      // The descriptor must be the very file that was vetted (a directory on the way may have been swapped).
+      if (opened.dev !== resolved.stats.dev || opened.ino !== resolved.stats.ino) {
+        throw new SourceUnavailableError(`${this.path} was replaced while being opened`);
+      }
+      const fingerprint = fileFingerprint(opened);
+      if (options.expectedFingerprint !== undefined && options.expectedFingerprint !== fingerprint) {
+        throw new SourceChangedError(`${this.path} changed since the upload started (size, mtime or inode)`);
+      }
+      if (!Number.isSafeInteger(options.start) || options.start < 0) {
+        throw new RangeError(`invalid start offset ${options.start}`);
+      }
+      if (options.start > Number(opened.size)) {
+        throw new SourceChangedError(`${this.path} is shorter than the resume position ${options.start}`);
+      }
+      throwIfAborted(options.signal);
+      return new LocalFileReader(handle, this.path, opened, options.start);
+    } catch (err) {
+      await handle.close().catch(() => undefined);
+      throw err;
+    }
+  }
+}
+
+/** Reads with `pread` at the reader's position; re-checks size and mtime after every read. */
+class LocalFileReader implements SourceReader {
+  #position: number;
+  #closing: Promise<void> | undefined;
+
+  constructor(
+    private readonly handle: FileHandle,
+    private readonly displayPath: string,
+    private readonly opened: BigIntStats,
+    start: number,
+  ) {
+    this.#position = start;
+  }
+
+  get position(): number {
+    return this.#position;
+  }
+
+  async read(target: Uint8Array, signal?: AbortSignal): Promise<number> {
+    if (this.#closing) throw new Error('read() after close()');
+    throwIfAborted(signal);
+    let filled = 0;
+    try {
+      while (filled < target.length) {
+        const { bytesRead } = await this.handle.read(
+          target,
+          filled,
+          target.length - filled,
+          this.#position + filled,
+        );
+        if (bytesRead === 0) break;
+        filled += bytesRead;
+        throwIfAborted(signal);
+      }
+    } catch (err) {
+      if ((err as Error).name === 'AbortError') throw err;
+      throw fsError(err, this.displayPath);
+    }
+    await this.#assertUnchanged(this.#position + filled, filled < target.length);
+    this.#position += filled;
+    return filled;
+  }
+
+  /** Checked after reading so the bytes just returned are covered: a file written meanwhile is refused. */
+  async #assertUnchanged(end: number, atEof: boolean): Promise<void> {
+    let now: BigIntStats;
+    try {
+      now = await this.handle.stat({ bigint: true });
+    } catch (err) {
+      throw fsError(err, this.displayPath);
+    }
+    const changed =
+      now.size !== this.opened.size ||
+      now.mtimeNs !== this.opened.mtimeNs ||
+      (atEof && BigInt(end) !== this.opened.size);
+    if (changed) {
+      throw new SourceChangedError(`${this.displayPath} changed while being read`);
+    }
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= this.handle.close().catch(() => undefined);
+    return this.#closing;
+  }
+}

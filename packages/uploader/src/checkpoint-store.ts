@@ -1,0 +1,68 @@
+import type { UploadDestination } from '@mediaferry/core';
+import type { PartPlan } from './part-planner.js';
+
+/** One part the server acknowledged, as the checkpoint keeps it. */
+export interface CheckpointPart {
+  partNumber: number;
+  /** First byte of the part in the source. */
+  offset: number;
+  size: number;
+  /** ETag as the server returned it (quotes included). */
+  etag: string;
+  /** CRC-64/XZ of the part, unsigned decimal. */
+  crc64: string;
+}
+
+/** What an upload needs to be resumed by any engine, in any process. */
+export interface UploadState {
+  /** Source identity when the upload started; a different one on resume means SOURCE_CHANGED. */
+  fingerprint: string;
+  /** Source size, or null when unknown. */
+  totalSize: number | null;
+  fileName: string;
+  contentType: string | null;
+  plan: PartPlan;
+  /** Set once `target.prepare()` created the media / object key. */
+  destination: UploadDestination | null;
+  /** Set once the multipart upload exists. */
+  uploadId: string | null;
+  /** ms since epoch. */
+  createdAt: number;
+}
+
+export interface Checkpoint extends UploadState {
+  uploadKey: string;
+  /** Token of the engine run that owns the upload; only the owner may write. */
+  owner: string;
+  /** Recorded parts, ascending by part number. */
+  parts: CheckpointPart[];
+}
+
+/** Fields an owner may change after creation. */
+export type UploadStatePatch = Partial<Pick<UploadState, 'destination' | 'uploadId'>>;
+
+/**
+ * Where upload checkpoints live (Redis in production, memory in unit tests). Every write but `create`
+ * and `claim` is conditional on the owner token, atomically: a writer that lost ownership (or whose
+ * checkpoint was deleted by a cancel) gets `OwnershipLostError` and must stop. Parts are recorded one
+ * by one as they complete, in any order.
+ */
+export interface CheckpointStore {
+  /** The checkpoint, or null. */
+  get(uploadKey: string): Promise<Checkpoint | null>;
+  /** Creates the checkpoint owned by `owner` with no parts, unless one exists: true when created. */
+  create(uploadKey: string, owner: string, state: UploadState): Promise<boolean>;
+  /** Makes `owner` the owner (the newest claimant wins) and returns the checkpoint; null if none. */
+  claim(uploadKey: string, owner: string): Promise<Checkpoint | null>;
+  /**
+   * Sets fields if `owner` still owns the checkpoint; `clearParts` drops every recorded part in the
+   * same step (a new multipart upload). @throws OwnershipLostError
+   */
+  update(uploadKey: string, owner: string, patch: UploadStatePatch, options?: { clearParts?: boolean }): Promise<void>;
+  /** Records (or replaces) one part if `owner` still owns the checkpoint. @throws OwnershipLostError */
+  recordPart(uploadKey: string, owner: string, part: CheckpointPart): Promise<void>;
+  /** Throws OwnershipLostError unless `owner` owns the checkpoint. */
+  assertOwner(uploadKey: string, owner: string): Promise<void>;
+  /** Deletes the checkpoint; with `owner`, only if that owner still holds it. True when deleted. */
+  delete(uploadKey: string, owner?: string): Promise<boolean>;
+}

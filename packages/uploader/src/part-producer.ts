@@ -1,0 +1,157 @@
+import {
+  AbortError,
+  isRetryableNetworkCode,
+  MediaferryError,
+  SourceChangedError,
+  SourceTooLargeError,
+  type Source,
+  type SourceReader,
+} from '@mediaferry/core';
+import { type BackoffOptions, backoffDelay, sleep } from './backoff.js';
+import type { BufferPool } from './buffer-pool.js';
+import { MAX_PARTS, type PartPlan, partAt, partCount } from './part-planner.js';
+
+/** A part read from the source into a pool buffer; the consumer releases `buffer` when done. */
+export interface ProducedPart {
+  partNumber: number;
+  offset: number;
+  size: number;
+  /** `buffer.subarray(0, size)`. */
+  body: Uint8Array;
+  buffer: Uint8Array;
+}
+
+export interface PartProducerOptions {
+  source: Source;
+  plan: PartPlan;
+  fingerprint: string;
+  seekable: boolean;
+  pool: BufferPool;
+  /** Parts already on the server (part number → size): never read again. */
+  done: ReadonlyMap<number, number>;
+  signal: AbortSignal;
+  /** Attempts per part for failed source reads (each retry reopens the source at the right offset). */
+  maxReadAttempts: number;
+  backoff: BackoffOptions;
+  onRead?: (bytes: number) => void;
+  onRetry?: (err: unknown, attempt: number) => void;
+}
+
+/** Smallest scratch area worth discarding into when skipping ahead in a non-seekable stream. */
+const DISCARD_CHUNK = 256 * 1024;
+
+function isRetryableRead(err: unknown): boolean {
+  if (err instanceof MediaferryError) return err.retryable;
+  return err instanceof Error && isRetryableNetworkCode((err as { code?: unknown }).code);
+}
+
+/**
+ * The single producer: reads parts in order straight into pool buffers (no intermediate copies).
+ * `pool.acquire` blocks while every buffer is in use, so the source is read no faster than parts are
+ * uploaded. Parts already done are skipped by reopening the source at the next needed offset (file:
+ * seek; URL: Range) or, for a stream that cannot seek, by reading forward.
+ */
+export class PartProducer {
+  readonly #o: PartProducerOptions;
+  #reader: SourceReader | null = null;
+
+  constructor(options: PartProducerOptions) {
+    this.#o = options;
+  }
+
+  async *parts(): AsyncGenerator<ProducedPart, void, undefined> {
+    const { plan, pool, done, signal } = this.#o;
+    const count = partCount(plan);
+    try {
+      for (let partNumber = 1; count === null || partNumber <= count; partNumber++) {
+        if (partNumber > MAX_PARTS) {
+          throw new SourceTooLargeError(`source does not fit in ${MAX_PARTS} parts`);
+        }
+        const planned = partAt(plan, partNumber);
+        const doneSize = done.get(partNumber);
+        if (doneSize !== undefined) {
+          if (count === null && doneSize < planned.size) return; // it was the stream's last part
+          continue;
+        }
+        const buffer = await pool.acquire(planned.size, signal);
+        let filled: number;
+        try {
+          filled = await this.#fill(buffer.subarray(0, planned.size), planned.offset);
+        } catch (err) {
+          pool.release(buffer);
+          throw err;
+        }
+        if (count !== null && filled < planned.size) {
+          pool.release(buffer);
+          throw new SourceChangedError(
+            `source ended at byte ${planned.offset + filled}, before its announced size ${plan.kind === 'fixed' ? plan.totalSize : '?'}`,
+          );
+        }
+        if (count === null && filled === 0 && partNumber > 1) {
+          pool.release(buffer); // the stream ended exactly on a part boundary
+          return;
+        }
+        if (plan.kind === 'growing' && planned.offset + filled > plan.maxSourceBytes) {
+          pool.release(buffer);
+          throw new SourceTooLargeError(`source is larger than the ${plan.maxSourceBytes}-byte limit`);
+        }
+        yield { partNumber, offset: planned.offset, size: filled, body: buffer.subarray(0, filled), buffer };
+        if (count === null && filled < planned.size) return;
+      }
+    } finally {
+      await this.close();
+    }
+  }
+
+  /** Closes the source reader. Safe to call twice. */
+  async close(): Promise<void> {
+    const reader = this.#reader;
+    this.#reader = null;
+    await reader?.close().catch(() => {});
+  }
+
+  /** Fills `target` with the bytes at `offset`; fewer only at the end of the source. */
+  async #fill(target: Uint8Array, offset: number): Promise<number> {
+    const { signal } = this.#o;
+    let filled = 0;
+    let failures = 0;
+    while (filled < target.length) {
+      try {
+        const reader = await this.#readerAt(offset + filled, target.subarray(filled));
+        const n = await reader.read(target.subarray(filled), signal);
+        if (n === 0) break;
+        filled += n;
+        failures = 0; // bounded by consecutive failures without progress
+        this.#o.onRead?.(n);
+      } catch (err) {
+        if (signal.aborted) throw new AbortError('source read aborted', { cause: signal.reason });
+        await this.close();
+        failures++;
+        if (!isRetryableRead(err) || failures >= this.#o.maxReadAttempts) throw err;
+        this.#o.onRetry?.(err, failures);
+        await sleep(backoffDelay(failures, this.#o.backoff), signal);
+      }
+    }
+    return filled;
+  }
+
+  /** A reader positioned at `position`: the current one, read forward, or a new one. */
+  async #readerAt(position: number, scratch: Uint8Array): Promise<SourceReader> {
+    const { source, signal, fingerprint, seekable } = this.#o;
+    let reader = this.#reader;
+    if (reader && reader.position === position) return reader;
+    if (reader && !seekable && reader.position < position) {
+      // Skipping forward in a stream that cannot seek: reading on is cheaper than starting over.
+      const area = scratch.length >= DISCARD_CHUNK ? scratch : new Uint8Array(DISCARD_CHUNK);
+      while (reader.position < position) {
+        const n = await reader.read(area.subarray(0, Math.min(area.length, position - reader.position)), signal);
+        if (n === 0) throw new SourceChangedError(`source ended at byte ${reader.position}, before byte ${position}`);
+      }
+      return reader;
+    }
+    await this.close();
+    reader = await source.open({ start: position, expectedFingerprint: fingerprint, signal });
+    this.#reader = reader;
+    return reader;
+  }
+}

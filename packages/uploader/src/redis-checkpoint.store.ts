@@ -1,0 +1,170 @@
+import { OwnershipLostError } from '@mediaferry/core';
+import type { Redis } from 'ioredis';
+import type { Checkpoint, CheckpointPart, CheckpointStore, UploadState, UploadStatePatch } from './checkpoint-store.js';
+
+export interface RedisCheckpointStoreOptions {
+  /** A connected ioredis client; the store never closes it. */
+  redis: Redis;
+  /** Key prefix; one hash per upload at `<prefix><uploadKey>`. @defaultValue `mediaferry:checkpoint:` */
+  prefix?: string;
+  /** Expiry of an idle checkpoint, refreshed by every write. @defaultValue 604800 (7 days) */
+  ttlSeconds?: number;
+}
+
+/*
+ * One hash per upload: `owner`, `state` (immutable JSON), `destination` (JSON), `uploadId`, and one
+ * `p:<partNumber>` field per completed part. Every conditional write is a Lua script, so "record this
+ * part only if I still own the upload" is atomic; parts land in any order without read-modify-write.
+ * JSON is never decoded in Lua (cjson would round large sizes to 14 digits).
+ */
+const CREATE = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'owner', ARGV[1], 'state', ARGV[2])
+for i = 4, #ARGV, 2 do
+  if ARGV[i + 1] ~= '' then redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+end
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+return 1`;
+
+const CLAIM = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+redis.call('HSET', KEYS[1], 'owner', ARGV[1])
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return redis.call('HGETALL', KEYS[1])`;
+
+// ARGV: owner, ttl, clearParts (0/1), then field/value pairs; an empty value deletes the field.
+const UPDATE = `
+if redis.call('HGET', KEYS[1], 'owner') ~= ARGV[1] then return 0 end
+if ARGV[3] == '1' then
+  for _, f in ipairs(redis.call('HKEYS', KEYS[1])) do
+    if string.sub(f, 1, 2) == 'p:' then redis.call('HDEL', KEYS[1], f) end
+  end
+end
+for i = 4, #ARGV, 2 do
+  if ARGV[i + 1] == '' then redis.call('HDEL', KEYS[1], ARGV[i]) else redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+end
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return 1`;
+
+const RECORD_PART = `
+if redis.call('HGET', KEYS[1], 'owner') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], ARGV[3], ARGV[4])
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return 1`;
+
+const DELETE_OWNED = `
+if redis.call('HGET', KEYS[1], 'owner') ~= ARGV[1] then return 0 end
+return redis.call('DEL', KEYS[1])`;
+
+interface Scripts {
+  mfCheckpointCreate(key: string, owner: string, state: string, ttl: number, ...fields: string[]): Promise<number>;
+  mfCheckpointClaim(key: string, owner: string, ttl: number): Promise<string[] | null>;
+  mfCheckpointUpdate(key: string, owner: string, ttl: number, clear: string, ...fields: string[]): Promise<number>;
+  mfCheckpointRecordPart(key: string, owner: string, ttl: number, field: string, value: string): Promise<number>;
+  mfCheckpointDeleteOwned(key: string, owner: string): Promise<number>;
+}
+
+const defined = new WeakSet<Redis>();
+
+/** Checkpoints in Redis, shared by every worker: any of them can resume any upload. */
+export class RedisCheckpointStore implements CheckpointStore {
+  readonly #redis: Redis & Scripts;
+  readonly #prefix: string;
+  readonly #ttl: number;
+
+  constructor(options: RedisCheckpointStoreOptions) {
+    const redis = options.redis;
+    if (!defined.has(redis)) {
+      redis.defineCommand('mfCheckpointCreate', { numberOfKeys: 1, lua: CREATE });
+      redis.defineCommand('mfCheckpointClaim', { numberOfKeys: 1, lua: CLAIM });
+      redis.defineCommand('mfCheckpointUpdate', { numberOfKeys: 1, lua: UPDATE });
+      redis.defineCommand('mfCheckpointRecordPart', { numberOfKeys: 1, lua: RECORD_PART });
+      redis.defineCommand('mfCheckpointDeleteOwned', { numberOfKeys: 1, lua: DELETE_OWNED });
+      defined.add(redis);
+    }
+    this.#redis = redis as Redis & Scripts;
+    this.#prefix = options.prefix ?? 'mediaferry:checkpoint:';
+    this.#ttl = options.ttlSeconds ?? 7 * 24 * 3600;
+  }
+
+  async get(uploadKey: string): Promise<Checkpoint | null> {
+    const fields = await this.#redis.hgetall(this.#key(uploadKey));
+    return Object.keys(fields).length === 0 ? null : decode(uploadKey, fields);
+  }
+
+  async create(uploadKey: string, owner: string, state: UploadState): Promise<boolean> {
+    const { destination, uploadId, ...fixed } = state;
+    const key = this.#key(uploadKey);
+    const fields = ['destination', destination ? JSON.stringify(destination) : '', 'uploadId', uploadId ?? ''];
+    return (await this.#redis.mfCheckpointCreate(key, owner, JSON.stringify(fixed), this.#ttl, ...fields)) === 1;
+  }
+
+  async claim(uploadKey: string, owner: string): Promise<Checkpoint | null> {
+    const flat = await this.#redis.mfCheckpointClaim(this.#key(uploadKey), owner, this.#ttl);
+    if (!flat) return null;
+    const fields: Record<string, string> = {};
+    for (let i = 0; i + 1 < flat.length; i += 2) fields[flat[i]!] = flat[i + 1]!;
+    return decode(uploadKey, fields);
+  }
+
+  async update(
+    uploadKey: string,
+    owner: string,
+    patch: UploadStatePatch,
+    options: { clearParts?: boolean } = {},
+  ): Promise<void> {
+    const args: string[] = [];
+    if (patch.destination !== undefined) args.push('destination', patch.destination ? JSON.stringify(patch.destination) : '');
+    if (patch.uploadId !== undefined) args.push('uploadId', patch.uploadId ?? '');
+    const key = this.#key(uploadKey);
+    const ok = await this.#redis.mfCheckpointUpdate(key, owner, this.#ttl, options.clearParts ? '1' : '0', ...args);
+    if (ok !== 1) throw await this.#lost(uploadKey);
+  }
+
+  async recordPart(uploadKey: string, owner: string, part: CheckpointPart): Promise<void> {
+    const value = JSON.stringify(part);
+    const ok = await this.#redis.mfCheckpointRecordPart(this.#key(uploadKey), owner, this.#ttl, `p:${part.partNumber}`, value);
+    if (ok !== 1) throw await this.#lost(uploadKey);
+  }
+
+  async assertOwner(uploadKey: string, owner: string): Promise<void> {
+    const current = await this.#redis.hget(this.#key(uploadKey), 'owner');
+    if (current !== owner) throw await this.#lost(uploadKey);
+  }
+
+  async delete(uploadKey: string, owner?: string): Promise<boolean> {
+    const key = this.#key(uploadKey);
+    const n = owner === undefined ? await this.#redis.del(key) : await this.#redis.mfCheckpointDeleteOwned(key, owner);
+    return n === 1;
+  }
+
+  #key(uploadKey: string): string {
+    return this.#prefix + uploadKey;
+  }
+
+  async #lost(uploadKey: string): Promise<OwnershipLostError> {
+    const exists = await this.#redis.exists(this.#key(uploadKey));
+    return new OwnershipLostError(
+      exists
+        ? `checkpoint ${uploadKey} was claimed by another engine`
+        : `checkpoint ${uploadKey} is gone (canceled or finished elsewhere)`,
+    );
+  }
+}
+
+function decode(uploadKey: string, fields: Record<string, string>): Checkpoint {
+  const fixed = JSON.parse(fields.state ?? '{}') as Omit<UploadState, 'destination' | 'uploadId'>;
+  const parts: CheckpointPart[] = [];
+  for (const [name, value] of Object.entries(fields)) {
+    if (name.startsWith('p:')) parts.push(JSON.parse(value) as CheckpointPart);
+  }
+  parts.sort((a, b) => a.partNumber - b.partNumber);
+  return {
+    ...fixed,
+    destination: fields.destination ? JSON.parse(fields.destination) : null,
+    uploadId: fields.uploadId || null,
+    uploadKey,
+    owner: fields.owner ?? '',
+    parts,
+  };
+}
