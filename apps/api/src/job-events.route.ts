@@ -1,4 +1,4 @@
-import { type JobEvent, type JobEventBus, isTerminal, type JobStore, toJobView } from '@mediaferry/queue';
+import { isTerminal, type JobEvent, type JobEventBus, type JobStore, toJobView } from '@mediaferry/queue';
 import type { FastifyInstance } from 'fastify';
 import { notFound } from './api-error.js';
 import { jobIdParamsSchema } from './schemas.js';

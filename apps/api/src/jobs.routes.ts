@@ -1,6 +1,6 @@
 import { isJobId, type JobSpec, jobSpecSchema } from '@mediaferry/core';
 import { type JobStore, toJobView } from '@mediaferry/queue';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type ApiError, type FieldIssue, notFound, validationFailed, zodIssues } from './api-error.js';
 import type { JobsService } from './jobs.service.js';
 import { batchBodySchema, idempotencyKeySchema, jobIdParamsSchema, listQuerySchema } from './schemas.js';
@@ -17,10 +17,10 @@ export interface JobRoutesOptions {
 }
 
 /** Aborted when the client goes away or the checks take too long. */
-function requestSignal(request: FastifyRequest, timeoutMs: number): AbortSignal {
+function requestSignal(reply: FastifyReply, timeoutMs: number): AbortSignal {
   const controller = new AbortController();
-  request.raw.once('close', () => {
-    if (!request.raw.complete || !request.raw.readableEnded) controller.abort();
+  reply.raw.once('close', () => {
+    if (!reply.raw.writableFinished) controller.abort();
   });
   return AbortSignal.any([controller.signal, AbortSignal.timeout(timeoutMs)]);
 }
@@ -62,7 +62,7 @@ export function registerJobRoutes(app: FastifyInstance, options: JobRoutesOption
   app.post('/v1/jobs', { bodyLimit: options.bodyLimitBytes }, async (request, reply) => {
     const parsed = parseSpec(request.body, request.headers['idempotency-key']);
     if (!parsed.ok) throw validationFailed(parsed.fields);
-    const signal = requestSignal(request, options.checkTimeoutMs);
+    const signal = requestSignal(reply, options.checkTimeoutMs);
     const [outcome] = await jobs.submit(request.service, [parsed.spec], signal);
     if (!outcome) throw new Error('no outcome');
     if (outcome.status === 'refused') throw outcome.error;
@@ -80,7 +80,7 @@ export function registerJobRoutes(app: FastifyInstance, options: JobRoutesOption
     if (!body.success) throw validationFailed(zodIssues(body.error));
     const entries = body.data.jobs.map((raw) => parseSpec(raw, undefined));
     const valid = entries.flatMap((e) => (e.ok ? [e.spec] : []));
-    const outcomes = await jobs.submit(request.service, valid, requestSignal(request, options.checkTimeoutMs));
+    const outcomes = await jobs.submit(request.service, valid, requestSignal(reply, options.checkTimeoutMs));
     let next = 0;
     let refused = 0;
     const results = entries.map((entry) => {
@@ -104,9 +104,13 @@ export function registerJobRoutes(app: FastifyInstance, options: JobRoutesOption
     return { jobs: page.records.map(toJobView), nextCursor: page.nextCursor };
   });
 
-  app.get('/v1/jobs/:id', async (request) => toJobView(await jobs.getOwned(ownedId(request), request.service)));
+  app.get('/v1/jobs/:id', async (request) =>
+    toJobView(await jobs.getOwned(ownedId(request), request.service)),
+  );
 
-  app.delete('/v1/jobs/:id', async (request) => toJobView(await jobs.cancel(ownedId(request), request.service)));
+  app.delete('/v1/jobs/:id', async (request) =>
+    toJobView(await jobs.cancel(ownedId(request), request.service)),
+  );
 
   app.post('/v1/jobs/:id/retry', async (request, reply) => {
     const record = await jobs.retry(ownedId(request), request.service);

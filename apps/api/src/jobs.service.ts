@@ -95,24 +95,37 @@ export class JobsService {
       await withTimeout(enqueueUploads(this.deps.queue, toEnqueue), this.queueTimeoutMs);
     } catch (err) {
       // The records stay queued; a repeat with the same idempotency key enqueues them again.
-      throw err instanceof ApiError ? err : unavailable('The job could not be enqueued; retry with the same idempotency key');
+      throw err instanceof ApiError
+        ? err
+        : unavailable('The job could not be enqueued; retry with the same idempotency key');
     }
     return outcomes as SubmitOutcome[];
   }
 
   /** Checks that do not need a new record; undefined when the spec may go on. */
-  private async precheck(service: string, spec: JobSpec, signal: AbortSignal): Promise<SubmitOutcome | undefined> {
+  private async precheck(
+    service: string,
+    spec: JobSpec,
+    signal: AbortSignal,
+  ): Promise<SubmitOutcome | undefined> {
     if (spec.callbackUrl && !this.deps.webhookSecrets.has(service)) {
       return {
         status: 'refused',
-        error: new ApiError(400, 'VALIDATION_FAILED', 'This service has no webhook secret, so it cannot set callbackUrl', {
-          fields: [{ path: 'callbackUrl', message: 'no webhook secret is configured for this service' }],
-        }),
+        error: new ApiError(
+          400,
+          'VALIDATION_FAILED',
+          'This service has no webhook secret, so it cannot set callbackUrl',
+          {
+            fields: [{ path: 'callbackUrl', message: 'no webhook secret is configured for this service' }],
+          },
+        ),
       };
     }
     // A known idempotency key answers without looking at the source again (it may be gone by now).
     if (spec.idempotencyKey) {
-      const id = await this.deps.store.redis.get(this.deps.store.keys.idempotency(service, spec.idempotencyKey));
+      const id = await this.deps.store.redis.get(
+        this.deps.store.keys.idempotency(service, spec.idempotencyKey),
+      );
       if (id && (await this.deps.store.get(id))) return undefined;
     }
     try {
@@ -152,7 +165,8 @@ export class JobsService {
    */
   async cancel(id: string, service: string): Promise<JobRecord> {
     const record = await this.getOwned(id, service);
-    if (isTerminal(record.status)) throw conflict(`The job is already ${record.status}`, { status: record.status });
+    if (isTerminal(record.status))
+      throw conflict(`The job is already ${record.status}`, { status: record.status });
     const result = await this.deps.store.cancel(id);
     if (!result.ok) {
       if (!result.record) throw notFound();

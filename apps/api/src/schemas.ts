@@ -1,10 +1,4 @@
-import {
-  JOB_ID_PATTERN,
-  JOB_STATUSES,
-  jobSpecSchema,
-  mediaSchema,
-  targetSchema,
-} from '@mediaferry/core';
+import { JOB_ID_PATTERN, JOB_STATUSES, jobSpecSchema, mediaSchema, targetSchema } from '@mediaferry/core';
 import { z } from 'zod';
 
 /** Largest batch (CONTRACT §1). */
@@ -29,15 +23,13 @@ export const batchBodySchema = z.strictObject({
   jobs: z.array(z.unknown()).min(1).max(MAX_BATCH_JOBS),
 });
 
-export const errorBodySchema = z
-  .object({
-    error: z.object({
-      code: z.string().meta({ example: 'VALIDATION_FAILED' }),
-      message: z.string(),
-      details: z.record(z.string(), z.unknown()).optional(),
-    }),
-  })
-  .meta({ id: 'Error' });
+export const errorBodySchema = z.object({
+  error: z.object({
+    code: z.string().describe('stable, e.g. VALIDATION_FAILED'),
+    message: z.string(),
+    details: z.record(z.string(), z.unknown()).optional(),
+  }),
+});
 
 const progressSchema = z.object({
   uploadedBytes: z.number().int(),
@@ -49,39 +41,37 @@ const progressSchema = z.object({
 });
 
 /** The public job view, for documentation (the type is `JobView` in @mediaferry/core). */
-export const jobViewSchema = z
-  .object({
-    id: z.string().meta({ example: 'job_01j9z3d4y5q6r7s8t9v0w1x2y3' }),
-    service: z.string(),
-    status: z.enum(JOB_STATUSES),
-    source: z.discriminatedUnion('type', [
-      z.object({ type: z.literal('file'), path: z.string() }),
-      z.object({ type: z.literal('url'), url: z.string().describe('request headers are never returned') }),
-    ]),
-    media: mediaSchema,
-    target: targetSchema,
-    callbackUrl: z.string().nullable(),
-    idempotencyKey: z.string().nullable(),
-    priority: z.number().int(),
-    progress: progressSchema,
-    attempts: z.number().int(),
-    result: z
-      .object({
-        mediaId: z.string().nullable(),
-        mediaType: z.enum(['video', 'audio', 'image', 'attached']),
-        bucket: z.string(),
-        objectKey: z.string(),
-        size: z.number().int(),
-        crc64: z.string(),
-        url: z.string().nullable(),
-      })
-      .nullable(),
-    error: z.object({ code: z.string(), message: z.string(), retryable: z.boolean() }).nullable(),
-    createdAt: z.iso.datetime(),
-    startedAt: z.iso.datetime().nullable(),
-    finishedAt: z.iso.datetime().nullable(),
-  })
-  .meta({ id: 'Job' });
+export const jobViewSchema = z.object({
+  id: z.string().describe('job_ followed by a time-sortable id'),
+  service: z.string(),
+  status: z.enum(JOB_STATUSES),
+  source: z.discriminatedUnion('type', [
+    z.object({ type: z.literal('file'), path: z.string() }),
+    z.object({ type: z.literal('url'), url: z.string().describe('request headers are never returned') }),
+  ]),
+  media: mediaSchema,
+  target: targetSchema,
+  callbackUrl: z.string().nullable(),
+  idempotencyKey: z.string().nullable(),
+  priority: z.number().int(),
+  progress: progressSchema,
+  attempts: z.number().int(),
+  result: z
+    .object({
+      mediaId: z.string().nullable(),
+      mediaType: z.enum(['video', 'audio', 'image', 'attached']),
+      bucket: z.string(),
+      objectKey: z.string(),
+      size: z.number().int(),
+      crc64: z.string(),
+      url: z.string().nullable(),
+    })
+    .nullable(),
+  error: z.object({ code: z.string(), message: z.string(), retryable: z.boolean() }).nullable(),
+  createdAt: z.iso.datetime(),
+  startedAt: z.iso.datetime().nullable(),
+  finishedAt: z.iso.datetime().nullable(),
+});
 
 export const jobListSchema = z.object({ jobs: z.array(jobViewSchema), nextCursor: z.string().nullable() });
 export const batchResponseSchema = z.object({ jobs: z.array(z.union([jobViewSchema, errorBodySchema])) });

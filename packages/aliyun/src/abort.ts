@@ -5,7 +5,11 @@ import { AbortError } from '@mediaferry/core';
  * operation is not stopped by this (use it for clients that take no signal); its eventual outcome is
  * swallowed so it never becomes an unhandled rejection.
  */
-export function raceSignal<T>(promise: Promise<T>, signal: AbortSignal | undefined, what: string): Promise<T> {
+export function raceSignal<T>(
+  promise: Promise<T>,
+  signal: AbortSignal | undefined,
+  what: string,
+): Promise<T> {
   if (!signal) return promise;
   if (signal.aborted) {
     promise.catch(() => {});

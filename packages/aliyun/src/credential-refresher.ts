@@ -109,7 +109,11 @@ export class CredentialRefresher<T> {
         const lease = this.#makeLease(value, this.#lease.generation + 1);
         this.#lease = lease;
         this.#refreshes += 1;
-        this.#options.onRefresh?.({ reason, generation: lease.generation, durationMs: this.#now() - started });
+        this.#options.onRefresh?.({
+          reason,
+          generation: lease.generation,
+          durationMs: this.#now() - started,
+        });
         return lease;
       })();
       this.#inflight = run;

@@ -29,7 +29,12 @@ export {
 } from './oss-multipart.js';
 export { OssStorageTarget, type OssStorageTargetOptions } from './oss-storage.target.js';
 export { createStorageTarget, type StorageTargetDeps } from './target-factory.js';
-export { decodeUploadAddress, decodeUploadAuth, type UploadAddress, UploadCredentials } from './upload-auth.js';
+export {
+  decodeUploadAddress,
+  decodeUploadAuth,
+  type UploadAddress,
+  UploadCredentials,
+} from './upload-auth.js';
 export { parseVodEndpoint, VOD_API_VERSION, VodClient } from './vod-client.js';
 export { isVodNotFound, mapVodError, sanitizeServerMessage } from './vod-errors.js';
 export { attachedInput, fileExtension, imageInput, videoInput } from './vod-media-input.js';

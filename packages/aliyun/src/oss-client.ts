@@ -44,7 +44,10 @@ export interface OssRawPart {
 
 /** The slice of the ali-oss client this package uses (typed here: @types/ali-oss lacks `ctx`, `_uploadPart`). */
 export interface OssApi {
-  initMultipartUpload(name: string, options?: OssRequestOptions): Promise<{ uploadId: string; res: OssResponseInfo }>;
+  initMultipartUpload(
+    name: string,
+    options?: OssRequestOptions,
+  ): Promise<{ uploadId: string; res: OssResponseInfo }>;
   /** ali-oss's streaming part upload: `{stream, size}` is sent as is, with `Content-Length: size`. */
   _uploadPart(
     name: string,
@@ -70,7 +73,11 @@ export interface OssApi {
     parts: { number: number; etag: string }[],
     options?: OssRequestOptions,
   ): Promise<{ etag: string; res: OssResponseInfo }>;
-  abortMultipartUpload(name: string, uploadId: string, options?: OssRequestOptions): Promise<{ res: OssResponseInfo }>;
+  abortMultipartUpload(
+    name: string,
+    uploadId: string,
+    options?: OssRequestOptions,
+  ): Promise<{ res: OssResponseInfo }>;
   head(name: string, options?: OssRequestOptions): Promise<{ status: number; res: OssResponseInfo }>;
 }
 
@@ -134,7 +141,11 @@ function signalAwareUrllib(httpAgent: http.Agent, httpsAgent: https.Agent) {
           // Tears the socket down; urllib's pump then destroys the body stream too.
           req?.destroy();
         };
-        const callback = (err: (Error & { headers?: Record<string, unknown> }) | null, data: unknown, res: unknown) => {
+        const callback = (
+          err: (Error & { headers?: Record<string, unknown> }) | null,
+          data: unknown,
+          res: unknown,
+        ) => {
           signal?.removeEventListener('abort', onAbort);
           const response = res as { statusCode?: number; headers?: Record<string, unknown> } | undefined;
           if (ctx) ctx.responseHeaders = response?.headers ?? err?.headers;
@@ -195,7 +206,11 @@ class OssClientHandleImpl implements OssClientHandle {
   }
 }
 
-function makeHandle(fields: HandleFields, config: Record<string, unknown>, options: OssClientOptions): OssClientHandle {
+function makeHandle(
+  fields: HandleFields,
+  config: Record<string, unknown>,
+  options: OssClientOptions,
+): OssClientHandle {
   const connectMs = options.connectTimeoutMs ?? 10_000;
   const timeoutMs = options.timeoutMs ?? 120_000;
   let client: OssApi;
@@ -231,14 +246,14 @@ export function createStsOssClient(
       credentials,
     },
     {
-        endpoint: address.endpoint,
-        bucket: address.bucket,
-        region: normalizeRegion(credentials.region),
-        accessKeyId: credentials.accessKeyId,
-        accessKeySecret: credentials.accessKeySecret,
-        stsToken: credentials.securityToken,
-        // Only silences ali-oss's "set refreshSTSToken" warning: refresh is ours (credential-refresher.ts).
-        refreshSTSTokenInterval: Math.max(1, credentials.lifetimeMs),
+      endpoint: address.endpoint,
+      bucket: address.bucket,
+      region: normalizeRegion(credentials.region),
+      accessKeyId: credentials.accessKeyId,
+      accessKeySecret: credentials.accessKeySecret,
+      stsToken: credentials.securityToken,
+      // Only silences ali-oss's "set refreshSTSToken" warning: refresh is ours (credential-refresher.ts).
+      refreshSTSTokenInterval: Math.max(1, credentials.lifetimeMs),
     },
     options,
   );
@@ -269,11 +284,11 @@ export function createAccountOssClient(
       credentials: null,
     },
     {
-        endpoint,
-        bucket: account.bucket,
-        region: normalizeRegion(account.region),
-        accessKeyId: account.accessKeyId,
-        accessKeySecret: account.accessKeySecret,
+      endpoint,
+      bucket: account.bucket,
+      region: normalizeRegion(account.region),
+      accessKeyId: account.accessKeyId,
+      accessKeySecret: account.accessKeySecret,
     },
     options,
   );

@@ -103,7 +103,10 @@ export function mapOssError(err: unknown, context: OssErrorContext): MediaferryE
     return new StorageError(message, { cause: err, details, retryable: true });
   }
   // A bodiless 403 (HEAD without x-oss-err) under STS is most likely the token: refresh once.
-  if (context.sts && ((code !== undefined && STS_CREDENTIAL_CODES.has(code)) || (status === 403 && code === undefined))) {
+  if (
+    context.sts &&
+    ((code !== undefined && STS_CREDENTIAL_CODES.has(code)) || (status === 403 && code === undefined))
+  ) {
     return new CredentialsExpiredError(message, { details });
   }
   if (code === 'NoSuchUpload') return new NoSuchUploadError(message, { details });

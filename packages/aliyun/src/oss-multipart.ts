@@ -1,4 +1,5 @@
 import {
+  AbortError,
   type CompletedObject,
   CredentialsExpiredError,
   StorageError,
@@ -8,7 +9,13 @@ import {
   ValidationError,
 } from '@mediaferry/core';
 import { createBodyStream, DEFAULT_BODY_CHUNK_BYTES } from './body-stream.js';
-import type { OssClientHandle, OssRawPart, OssRequestContext, OssRequestOptions, OssResponseInfo } from './oss-client.js';
+import type {
+  OssClientHandle,
+  OssRawPart,
+  OssRequestContext,
+  OssRequestOptions,
+  OssResponseInfo,
+} from './oss-client.js';
 import { mapOssError } from './oss-errors.js';
 
 /**
@@ -82,7 +89,8 @@ export class OssMultipartObject {
         ...(this.contentType?.includes('/') ? { mime: this.contentType } : {}),
       }),
     );
-    if (!result.uploadId) throw new StorageError('OSS InitiateMultipartUpload returned no UploadId', { status: 502 });
+    if (!result.uploadId)
+      throw new StorageError('OSS InitiateMultipartUpload returned no UploadId', { status: 502 });
     return result.uploadId;
   }
 
@@ -130,12 +138,15 @@ export class OssMultipartObject {
       const result = await this.#run('ListParts', signal, (h, opts) =>
         h.client.listParts(this.objectKey, uploadId, query, opts),
       );
-      const raw = result.parts === undefined ? [] : Array.isArray(result.parts) ? result.parts : [result.parts];
+      const raw =
+        result.parts === undefined ? [] : Array.isArray(result.parts) ? result.parts : [result.parts];
       parts.push(...raw.map(toUploadedPart));
       const truncated = result.isTruncated === true || result.isTruncated === 'true';
       if (!truncated) return parts;
       if (!result.nextPartNumberMarker || result.nextPartNumberMarker === marker) {
-        throw new StorageError('OSS ListParts is truncated but gives no new NextPartNumberMarker', { status: 502 });
+        throw new StorageError('OSS ListParts is truncated but gives no new NextPartNumberMarker', {
+          status: 502,
+        });
       }
       marker = result.nextPartNumberMarker;
     }
@@ -207,8 +218,15 @@ export class OssMultipartObject {
       try {
         return await fn(lease.handle, lease.handle.requestOptions(ctx));
       } catch (err) {
-        const mapped = mapOssError(err, { operation, sts: lease.handle.sts, responseHeaders: ctx.responseHeaders });
-        if (!(mapped instanceof CredentialsExpiredError) || attempt > 0 || !this.#provider.renew) throw mapped;
+        // ali-oss rewraps whatever the transport threw, so the signal is the reliable witness.
+        if (signal?.aborted) throw new AbortError(`OSS ${operation} was aborted`, { cause: signal.reason });
+        const mapped = mapOssError(err, {
+          operation,
+          sts: lease.handle.sts,
+          responseHeaders: ctx.responseHeaders,
+        });
+        if (!(mapped instanceof CredentialsExpiredError) || attempt > 0 || !this.#provider.renew)
+          throw mapped;
         // The one retry the target does itself: same operation, fresh credential, right away.
         lease = await this.#provider.renew(lease.generation, signal);
       }

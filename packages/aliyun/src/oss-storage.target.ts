@@ -8,7 +8,7 @@ import type {
   UploadPartOptions,
 } from '@mediaferry/core';
 import { throwIfAborted } from '@mediaferry/core';
-import { type OssAccount, type OssClientOptions, createAccountOssClient } from './oss-client.js';
+import { createAccountOssClient, type OssAccount, type OssClientOptions } from './oss-client.js';
 import { type OssClientProvider, OssMultipartObject, type OssMultipartOptions } from './oss-multipart.js';
 
 export interface OssStorageTargetOptions extends OssMultipartOptions {
@@ -52,7 +52,12 @@ export class OssStorageTarget implements StorageTarget {
     return this.#object.initMultipart(signal);
   }
 
-  uploadPart(uploadId: string, partNumber: number, body: Uint8Array, options?: UploadPartOptions): Promise<UploadedPart> {
+  uploadPart(
+    uploadId: string,
+    partNumber: number,
+    body: Uint8Array,
+    options?: UploadPartOptions,
+  ): Promise<UploadedPart> {
     return this.#object.uploadPart(uploadId, partNumber, body, options);
   }
 

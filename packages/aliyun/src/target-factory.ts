@@ -19,7 +19,10 @@ export interface StorageTargetDeps extends OssMultipartOptions {
 }
 
 /** The StorageTarget for a job: a VOD media (default) or a plain OSS bucket + key. */
-export function createStorageTarget(job: { target: TargetSpec; media: MediaSpec }, deps: StorageTargetDeps): StorageTarget {
+export function createStorageTarget(
+  job: { target: TargetSpec; media: MediaSpec },
+  deps: StorageTargetDeps,
+): StorageTarget {
   const shared: OssMultipartOptions = {};
   if (deps.listPartsPageSize !== undefined) shared.listPartsPageSize = deps.listPartsPageSize;
   if (deps.bodyChunkBytes !== undefined) shared.bodyChunkBytes = deps.bodyChunkBytes;

@@ -154,7 +154,11 @@ export function decodeUploadAddress(base64: unknown): UploadAddress {
  * the caller decides whether to refresh.
  * @param fallbackRegion used when `Region` is absent (the VOD client's region).
  */
-export function decodeUploadAuth(base64: unknown, fallbackRegion = '', now: Date = new Date()): UploadCredentials {
+export function decodeUploadAuth(
+  base64: unknown,
+  fallbackRegion = '',
+  now: Date = new Date(),
+): UploadCredentials {
   const parsed = uploadAuthSchema.safeParse(decodeBase64Json(base64, 'UploadAuth'));
   if (!parsed.success) throw malformed('UploadAuth', `invalid fields: ${issuePaths(parsed.error)}`);
   const auth = parsed.data;

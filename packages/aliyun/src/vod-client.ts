@@ -20,17 +20,26 @@ import type {
   VodClientOptions,
 } from './vod-types.js';
 
-const OpenApi = OpenApiModule.default;
+// A CommonJS module with `exports.default`: Node hands us `module.exports`, Vite's interop the class itself.
+const OpenApi: typeof OpenApiModule.default =
+  (OpenApiModule as unknown as { default?: typeof OpenApiModule.default }).default ??
+  (OpenApiModule as unknown as typeof OpenApiModule.default);
 type OpenApiClient = InstanceType<typeof OpenApi>;
 
 export const VOD_API_VERSION = '2017-03-21';
 
 type QueryValue = string | number | undefined;
 
-/** Splits `http://host:port` into openapi-core's `protocol` and `endpoint` (host[:port], verbatim Host). */
+const LOOPBACK_HOST = /^(localhost|127(\.\d{1,3}){3}|\[::1\])(:\d+)?$/i;
+
+/**
+ * Splits `http://host:port` into openapi-core's `protocol` and `endpoint` (host[:port], sent verbatim
+ * as Host). Without a scheme: https, except for loopback hosts (the emulator's `127.0.0.1:PORT`): http.
+ */
 export function parseVodEndpoint(endpoint: string): { protocol: 'http' | 'https'; host: string } {
   const raw = endpoint.trim();
-  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(raw) ? raw : `https://${raw}`;
+  const defaultScheme = LOOPBACK_HOST.test(raw) ? 'http' : 'https';
+  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(raw) ? raw : `${defaultScheme}://${raw}`;
   let url: URL;
   try {
     url = new URL(withScheme);
@@ -83,7 +92,10 @@ const imageInfoSchema = z.looseObject({
   ImageInfo: z.looseObject({ ImageId: z.string().min(1) }),
 });
 const idList = z
-  .union([z.array(z.string()), z.looseObject({ VideoId: z.union([z.array(z.string()), z.string()]).optional() })])
+  .union([
+    z.array(z.string()),
+    z.looseObject({ VideoId: z.union([z.array(z.string()), z.string()]).optional() }),
+  ])
   .nullish()
   .transform((v): string[] => {
     if (!v) return [];
@@ -101,7 +113,8 @@ function s(value: unknown): string | null {
   return typeof value === 'string' && value.length > 0 ? value : null;
 }
 function n(value: unknown): number | null {
-  const num = typeof value === 'number' ? value : typeof value === 'string' && value !== '' ? Number(value) : NaN;
+  const num =
+    typeof value === 'number' ? value : typeof value === 'string' && value !== '' ? Number(value) : NaN;
   return Number.isFinite(num) ? num : null;
 }
 
@@ -137,7 +150,11 @@ export class VodClient {
   }
 
   /** Calls one RPC action; resolves with the JSON body. */
-  async call(action: string, query: Record<string, QueryValue>, options: VodCallOptions = {}): Promise<unknown> {
+  async call(
+    action: string,
+    query: Record<string, QueryValue>,
+    options: VodCallOptions = {},
+  ): Promise<unknown> {
     throwIfAborted(options.signal);
     const params = new $OpenApiUtil.Params({
       action,
@@ -164,7 +181,10 @@ export class VodClient {
     }
   }
 
-  async createUploadVideo(input: CreateUploadVideoInput, options?: VodCallOptions): Promise<CreateUploadVideoResult> {
+  async createUploadVideo(
+    input: CreateUploadVideoInput,
+    options?: VodCallOptions,
+  ): Promise<CreateUploadVideoResult> {
     const body = await this.call(
       'CreateUploadVideo',
       {
@@ -191,11 +211,18 @@ export class VodClient {
   /** New credentials for an existing video upload; VOD keeps its address and VideoId. */
   async refreshUploadVideo(videoId: string, options?: VodCallOptions): Promise<UploadTicket> {
     const body = await this.call('RefreshUploadVideo', { VideoId: videoId }, options);
-    const parsed = this.#parse(ticketSchema.extend({ VideoId: z.string().optional() }), body, 'RefreshUploadVideo');
+    const parsed = this.#parse(
+      ticketSchema.extend({ VideoId: z.string().optional() }),
+      body,
+      'RefreshUploadVideo',
+    );
     return this.#ticket(parsed, parsed.VideoId ?? videoId);
   }
 
-  async createUploadImage(input: CreateUploadImageInput, options?: VodCallOptions): Promise<CreateUploadImageResult> {
+  async createUploadImage(
+    input: CreateUploadImageInput,
+    options?: VodCallOptions,
+  ): Promise<CreateUploadImageResult> {
     const body = await this.call(
       'CreateUploadImage',
       {
@@ -306,9 +333,13 @@ export class VodClient {
   }
 
   /** Deletes videos (VOD takes up to 20 ids per call). Unknown ids come back in `nonExistVideoIds`. */
-  async deleteVideo(videoIds: string | readonly string[], options?: VodCallOptions): Promise<DeleteVideoResult> {
+  async deleteVideo(
+    videoIds: string | readonly string[],
+    options?: VodCallOptions,
+  ): Promise<DeleteVideoResult> {
     const ids = typeof videoIds === 'string' ? [videoIds] : [...videoIds];
-    if (ids.length === 0 || ids.length > 20) throw new VodError('DeleteVideo takes 1 to 20 video ids', { status: 400 });
+    if (ids.length === 0 || ids.length > 20)
+      throw new VodError('DeleteVideo takes 1 to 20 video ids', { status: 400 });
     const body = await this.call('DeleteVideo', { VideoIds: ids.join(',') }, options);
     const parsed = this.#parse(deleteVideoSchema, body, 'DeleteVideo');
     return {

@@ -72,8 +72,10 @@ export function mapVodError(err: unknown, action: string): MediaferryError {
       const retryAfterMs = typeof e.retryAfter === 'number' && e.retryAfter >= 0 ? e.retryAfter : undefined;
       return new ThrottledError(message, { details, retryAfterMs });
     }
-    if (ACCESS_DENIED_CODES.some((re) => re.test(vodCode))) return new AccessDeniedError(message, { details });
-    if (RETRYABLE_CLIENT_CODES.has(vodCode)) return new VodError(message, { status, vodCode, details, retryable: true });
+    if (ACCESS_DENIED_CODES.some((re) => re.test(vodCode)))
+      return new AccessDeniedError(message, { details });
+    if (RETRYABLE_CLIENT_CODES.has(vodCode))
+      return new VodError(message, { status, vodCode, details, retryable: true });
     // 5xx is retryable, every other 4xx (InvalidParameter, MissingParameter, InvalidVideo.NotFound...) fatal.
     return new VodError(message, { status, vodCode, details });
   }

@@ -1,5 +1,9 @@
 import type { AttachedMedia, ImageMedia, VideoMedia } from '@mediaferry/core';
-import type { CreateUploadAttachedMediaInput, CreateUploadImageInput, CreateUploadVideoInput } from './vod-types.js';
+import type {
+  CreateUploadAttachedMediaInput,
+  CreateUploadImageInput,
+  CreateUploadVideoInput,
+} from './vod-types.js';
 
 /** Turns a job's `media` (CONTRACT §1) into the VOD Create… request for it. */
 

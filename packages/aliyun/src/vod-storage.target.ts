@@ -57,6 +57,8 @@ interface Session {
   destination: UploadDestination;
   object: OssMultipartObject;
   refresher: CredentialRefresher<OssClientHandle>;
+  /** False once OSS refused a credential that cannot be refreshed (image/attached). */
+  usable: boolean;
 }
 
 function sameObject(a: UploadDestination, b: UploadDestination): boolean {
@@ -92,13 +94,19 @@ export class VodStorageTarget implements StorageTarget {
     const { existing } = options;
     const type = this.#options.media.type;
     if (existing && existing.mediaType !== type) {
-      throw new ValidationError(`Checkpoint media type ${existing.mediaType} does not match the job's ${type}`);
+      throw new ValidationError(
+        `Checkpoint media type ${existing.mediaType} does not match the job's ${type}`,
+      );
     }
     const session = this.#session;
     if (!existing) {
       // Idempotent: a second prepare() on the same target never creates a second media.
       if (session) return { ...session.destination };
-    } else if (session && sameObject(session.destination, existing) && !session.refresher.isExpired()) {
+    } else if (
+      session?.usable &&
+      sameObject(session.destination, existing) &&
+      !session.refresher.isExpired()
+    ) {
       return { ...session.destination };
     }
 
@@ -139,7 +147,12 @@ export class VodStorageTarget implements StorageTarget {
     return this.#object().initMultipart(signal);
   }
 
-  uploadPart(uploadId: string, partNumber: number, body: Uint8Array, options?: UploadPartOptions): Promise<UploadedPart> {
+  uploadPart(
+    uploadId: string,
+    partNumber: number,
+    body: Uint8Array,
+    options?: UploadPartOptions,
+  ): Promise<UploadedPart> {
     return this.#object().uploadPart(uploadId, partNumber, body, options);
   }
 
@@ -185,13 +198,19 @@ export class VodStorageTarget implements StorageTarget {
     switch (media.type) {
       case 'video':
       case 'audio':
-        return { ticket: await vod.createUploadVideo(videoInput(media, options.fileName, options.size), call), url: null };
+        return {
+          ticket: await vod.createUploadVideo(videoInput(media, options.fileName, options.size), call),
+          url: null,
+        };
       case 'image': {
         const res = await vod.createUploadImage(imageInput(media, options.fileName), call);
         return { ticket: res, url: res.imageUrl ?? res.fileUrl };
       }
       case 'attached': {
-        const res = await vod.createUploadAttachedMedia(attachedInput(media, options.fileName, options.size), call);
+        const res = await vod.createUploadAttachedMedia(
+          attachedInput(media, options.fileName, options.size),
+          call,
+        );
         return { ticket: res, url: res.mediaUrl ?? res.fileUrl };
       }
     }
@@ -211,8 +230,9 @@ export class VodStorageTarget implements StorageTarget {
       {
         expiresAt: (handle) => handle.expiresAt,
         ...(this.#options.refreshAheadMs ? { refreshAheadMs: this.#options.refreshAheadMs } : {}),
-        fetch: async () => {
+        fetch: async (reason) => {
           if (!refreshable) {
+            if (reason === 'expired' && this.#session?.refresher === refresher) this.#session.usable = false;
             throw new CredentialsExpiredError(
               `VOD cannot refresh upload credentials of ${this.mediaType} media ${mediaId}; prepare again for a new media`,
               { details: { mediaId, mediaType: this.mediaType, refreshable: false } },
@@ -221,13 +241,24 @@ export class VodStorageTarget implements StorageTarget {
           const fresh = await this.#options.vod.refreshUploadVideo(mediaId);
           if (fresh.address.bucket !== address.bucket || fresh.address.objectKey !== address.objectKey) {
             // The multipart upload in flight belongs to the first address: keep it.
-            this.#logger.warn({ mediaId }, 'RefreshUploadVideo returned another address; keeping the original');
+            this.#logger.warn(
+              { mediaId },
+              'RefreshUploadVideo returned another address; keeping the original',
+            );
           }
-          return createStsOssClient({ ...address, endpoint: fresh.address.endpoint }, fresh.credentials, clientOptions);
+          return createStsOssClient(
+            { ...address, endpoint: fresh.address.endpoint },
+            fresh.credentials,
+            clientOptions,
+          );
         },
         onRefresh: (event) => {
           this.#logger.info({ mediaId, ...event }, 'Refreshed VOD upload credentials');
-          this.#options.onCredentialRefresh?.({ mediaId, reason: event.reason, generation: event.generation });
+          this.#options.onCredentialRefresh?.({
+            mediaId,
+            reason: event.reason,
+            generation: event.generation,
+          });
         },
       },
     );
@@ -243,7 +274,7 @@ export class VodStorageTarget implements StorageTarget {
     };
     const object = new OssMultipartObject(provider, destination.objectKey, this.#options);
     object.contentType = contentType;
-    this.#session = { destination, object, refresher };
+    this.#session = { destination, object, refresher, usable: true };
   }
 
   #requireSession(): Session {

@@ -4,7 +4,7 @@ import type { UploadAddress, UploadCredentials } from './upload-auth.js';
 export interface VodClientOptions {
   /**
    * VOD API endpoint, with or without scheme: `http://127.0.0.1:9000` (the emulator) or
-   * `https://vod.cn-shanghai.aliyuncs.com`. Without a scheme, https is used.
+   * `https://vod.cn-shanghai.aliyuncs.com`. Without a scheme: https, or http for a loopback host.
    */
   endpoint: string;
   /** Region id, e.g. `cn-shanghai`; also the fallback for an UploadAuth without `Region`. */

@@ -44,6 +44,16 @@ describe('loadConfig', () => {
     }
   });
 
+  it('parses the emulator admin token and buckets', () => {
+    expect(loadConfig({}).emulator.buckets).toEqual(['mediaferry-local']);
+    expect(loadConfig({}).emulator.adminToken).toBeUndefined();
+    const c = loadConfig({ EMULATOR_BUCKETS: 'media-a, media-b', EMULATOR_ADMIN_TOKEN: 'admin-token-1' });
+    expect(c.emulator.buckets).toEqual(['media-a', 'media-b']);
+    expect(c.emulator.adminToken).toBe('admin-token-1');
+    expect(() => loadConfig({ EMULATOR_BUCKETS: 'Bad_Bucket' })).toThrow(/EMULATOR_BUCKETS/);
+    expect(() => loadConfig({ EMULATOR_ADMIN_TOKEN: 'short' })).toThrow(/EMULATOR_ADMIN_TOKEN/);
+  });
+
   it('refuses malformed token lists', () => {
     expect(() => loadConfig({ MEDIAFERRY_API_TOKENS: 'no-colon' })).toThrow(/MEDIAFERRY_API_TOKENS/);
   });

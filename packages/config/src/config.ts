@@ -80,6 +80,19 @@ const envSchema = z.object({
   EMULATOR_CALLBACK_PRIVATE_KEY: z.string().min(1).default('emulator-callback-key'),
   /** Lifetime of the STS credentials the emulator issues (the cloud's is 3000 s). */
   EMULATOR_CREDENTIAL_TTL_SECONDS: int(1).default(3000),
+  /** Bearer token of the emulator's admin API; random (written to a file in the data dir) when unset. */
+  EMULATOR_ADMIN_TOKEN: z.string().min(8).optional(),
+  /** Plain OSS buckets the emulator serves besides its VOD bucket, comma-separated. */
+  EMULATOR_BUCKETS: z
+    .string()
+    .transform((raw) =>
+      raw
+        .split(',')
+        .map((b) => b.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.string().regex(/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/, 'expected OSS bucket names')))
+    .optional(),
   WORKER_CONCURRENCY: int(1, 256).default(4),
   UPLOAD_PART_SIZE: int(100 * 1024, 5 * GiB).default(8 * MiB),
   UPLOAD_PART_PARALLELISM: int(1, 64).default(4),
@@ -114,6 +127,8 @@ export interface Config {
     callbackPrivateKey: string;
     credentialTtlSeconds: number;
     port: number;
+    adminToken: string | undefined;
+    buckets: readonly string[];
   };
   worker: { concurrency: number; metricsPort: number; shutdownGraceMs: number };
   upload: { partSize: number; parallelism: number };
@@ -176,6 +191,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       callbackPrivateKey: e.EMULATOR_CALLBACK_PRIVATE_KEY,
       credentialTtlSeconds: e.EMULATOR_CREDENTIAL_TTL_SECONDS,
       port: e.EMULATOR_PORT,
+      adminToken: e.EMULATOR_ADMIN_TOKEN,
+      buckets: e.EMULATOR_BUCKETS ?? ['mediaferry-local'],
     },
     worker: {
       concurrency: e.WORKER_CONCURRENCY,

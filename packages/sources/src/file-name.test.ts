@@ -12,13 +12,16 @@ describe('inferFileName', () => {
   });
 
   it('keeps only the last segment of a Content-Disposition filename', () => {
-    expect(inferFileName({ contentDisposition: 'attachment; filename="../../etc/passwd.txt"' }).fileName).toBe(
-      'passwd.txt',
-    );
+    expect(
+      inferFileName({ contentDisposition: 'attachment; filename="../../etc/passwd.txt"' }).fileName,
+    ).toBe('passwd.txt');
   });
 
   it('ignores an unparsable Content-Disposition and falls back to the URL path, decoded', () => {
-    const r = inferFileName({ contentDisposition: 'attachment; filename="', url: 'https://h/a/My%20Clip.webm?x=1' });
+    const r = inferFileName({
+      contentDisposition: 'attachment; filename="',
+      url: 'https://h/a/My%20Clip.webm?x=1',
+    });
     expect(r).toEqual({ fileName: 'My Clip.webm', contentType: 'video/webm' });
   });
 
@@ -27,7 +30,9 @@ describe('inferFileName', () => {
       fileName: 'video.mp4',
       contentType: 'video/mp4',
     });
-    expect(inferFileName({ url: 'https://h/x/movie', contentType: 'video/quicktime' }).fileName).toBe('movie.mov');
+    expect(inferFileName({ url: 'https://h/x/movie', contentType: 'video/quicktime' }).fileName).toBe(
+      'movie.mov',
+    );
     expect(inferFileName({ url: 'https://h/x/song', contentType: 'audio/mpeg' }).fileName).toBe('song.mp3');
   });
 
@@ -51,13 +56,16 @@ describe('inferFileName', () => {
   });
 
   it('uses the local base name and infers the type from it', () => {
-    expect(inferFileName({ path: '/srv/media/a.mp4' })).toEqual({ fileName: 'a.mp4', contentType: 'video/mp4' });
+    expect(inferFileName({ path: '/srv/media/a.mp4' })).toEqual({
+      fileName: 'a.mp4',
+      contentType: 'video/mp4',
+    });
   });
 
   it('prefers a type inferred from the name over application/octet-stream', () => {
-    expect(inferFileName({ url: 'https://h/a.mkv', contentType: 'application/octet-stream' }).contentType).toBe(
-      'video/x-matroska',
-    );
+    expect(
+      inferFileName({ url: 'https://h/a.mkv', contentType: 'application/octet-stream' }).contentType,
+    ).toBe('video/x-matroska');
   });
 });
 

@@ -36,7 +36,6 @@ export interface InferredFileName {
 
 /** Drops path separators, control characters and leading dots so the name is a single, visible segment. */
 export function sanitizeFileName(raw: string): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping control characters is the point
   let name = raw.replace(/[\u0000-\u001f\u007f/\\]/g, '_').trim();
   name = name.replace(/^\.+|\.+$/g, '').trim();
   if (name.length > MAX_NAME_LENGTH) {
@@ -68,7 +67,10 @@ function fromUrl(url: string | URL | null | undefined): string | null {
   } catch {
     return null;
   }
-  const segment = pathname.split('/').filter((s) => s.length > 0).pop();
+  const segment = pathname
+    .split('/')
+    .filter((s) => s.length > 0)
+    .pop();
   if (!segment) return null;
   try {
     return decodeURIComponent(segment);

@@ -6,7 +6,12 @@ export {
   normalizeContentType,
   sanitizeFileName,
 } from './file-name.js';
-export { fileFingerprint, LocalFileSource, type ResolvedFile, resolveAllowedFile } from './local-file.source.js';
+export {
+  fileFingerprint,
+  LocalFileSource,
+  type ResolvedFile,
+  resolveAllowedFile,
+} from './local-file.source.js';
 export { assertSourceAllowed, closeSourcePolicy, createSource, dispatcherFor } from './source-factory.js';
 export {
   DEFAULT_MAX_URL_BYTES,

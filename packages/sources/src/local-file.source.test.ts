@@ -122,7 +122,9 @@ describe('LocalFileSource refuses', () => {
 
   it('`..` escapes, without revealing whether the target exists', async () => {
     await writeFile(path.join(tmp.path, 'secret.txt'), 'secret');
-    expect((await forbidden(path.join(root, '..', 'secret.txt'))).details).toEqual({ reason: 'OUTSIDE_ROOTS' });
+    expect((await forbidden(path.join(root, '..', 'secret.txt'))).details).toEqual({
+      reason: 'OUTSIDE_ROOTS',
+    });
     expect((await forbidden(`${root}/../does-not-exist`)).details).toEqual({ reason: 'OUTSIDE_ROOTS' });
   });
 
@@ -165,17 +167,26 @@ describe('LocalFileSource refuses', () => {
     expect((await forbidden('media/clip.mp4')).details).toEqual({ reason: 'RELATIVE' });
   });
 
-  it.skipIf(process.getuid?.() === 0)('an unreadable file (EACCES) as a fatal error', async () => {
+  it('an unreadable file (EACCES) as a fatal error', async () => {
     const { chmod } = await import('node:fs/promises');
+    await chmod(tmp.path, 0o755);
     await chmod(file, 0o000);
-    await expect(new LocalFileSource(file, [root]).open({ start: 0 })).rejects.toMatchObject({
-      code: 'SOURCE_FORBIDDEN',
-      retryable: false,
-    });
+    // Root reads anything: drop the effective uid for this check (reversible, the real uid stays 0).
+    const asRoot = process.geteuid?.() === 0;
+    if (asRoot) process.seteuid?.(65534);
+    try {
+      const err = await new LocalFileSource(file, [root]).open({ start: 0 }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(SourceForbiddenError);
+      expect(err).toMatchObject({ retryable: false, details: { reason: 'EACCES' } });
+    } finally {
+      if (asRoot) process.seteuid?.(0);
+    }
   });
 
   it('a missing file as SourceNotFoundError (fatal)', async () => {
-    const err = await new LocalFileSource(path.join(root, 'nope.mp4'), [root]).stat().catch((e: unknown) => e);
+    const err = await new LocalFileSource(path.join(root, 'nope.mp4'), [root])
+      .stat()
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SourceNotFoundError);
     expect((err as SourceNotFoundError).retryable).toBe(false);
     await expect(resolveAllowedFile(path.join(root, 'nope', 'x.mp4'), [root])).rejects.toBeInstanceOf(

@@ -1,4 +1,4 @@
-import { constants, type BigIntStats } from 'node:fs';
+import { type BigIntStats, constants } from 'node:fs';
 import { type FileHandle, open, realpath, stat, statfs } from 'node:fs/promises';
 import path from 'node:path';
 import {
@@ -92,14 +92,18 @@ async function realRoots(roots: readonly string[]): Promise<string[]> {
 
 async function assertRealFilesystem(realPath: string, displayPath: string): Promise<void> {
   if (PSEUDO_FS_PREFIXES.some((p) => isUnder(realPath, p))) {
-    throw new SourceForbiddenError(`not a regular file: ${displayPath}`, { details: { reason: 'PSEUDO_FS' } });
+    throw new SourceForbiddenError(`not a regular file: ${displayPath}`, {
+      details: { reason: 'PSEUDO_FS' },
+    });
   }
   if (process.platform !== 'linux') return;
   const fs = await statfs(realPath).catch((err: unknown) => {
     throw fsError(err, displayPath);
   });
   if (PSEUDO_FS_MAGIC.has(Number(fs.type))) {
-    throw new SourceForbiddenError(`not a regular file: ${displayPath}`, { details: { reason: 'PSEUDO_FS' } });
+    throw new SourceForbiddenError(`not a regular file: ${displayPath}`, {
+      details: { reason: 'PSEUDO_FS' },
+    });
   }
 }
 
@@ -120,7 +124,9 @@ export async function resolveAllowedFile(
     });
   }
   if (!path.isAbsolute(requestedPath) || requestedPath.includes('\0')) {
-    throw new SourceForbiddenError('a file source needs an absolute path', { details: { reason: 'RELATIVE' } });
+    throw new SourceForbiddenError('a file source needs an absolute path', {
+      details: { reason: 'RELATIVE' },
+    });
   }
   const outside = () =>
     new SourceForbiddenError(`${requestedPath} is outside the allowed file roots`, {
@@ -148,7 +154,9 @@ export async function resolveAllowedFile(
     throw fsError(err, requestedPath);
   }
   if (!stats.isFile()) {
-    throw new SourceForbiddenError(`not a regular file: ${requestedPath}`, { details: { reason: 'NOT_REGULAR' } });
+    throw new SourceForbiddenError(`not a regular file: ${requestedPath}`, {
+      details: { reason: 'NOT_REGULAR' },
+    });
   }
   throwIfAborted(signal);
   return { requestedPath, realPath, stats };
@@ -201,7 +209,9 @@ export class LocalFileSource implements Source {
     try {
       const opened = await handle.stat({ bigint: true });
       if (!opened.isFile()) {
-        throw new SourceForbiddenError(`not a regular file: ${this.path}`, { details: { reason: 'NOT_REGULAR' } });
+        throw new SourceForbiddenError(`not a regular file: ${this.path}`, {
+          details: { reason: 'NOT_REGULAR' },
+        });
       }
       // The descriptor must be the very file that was vetted (a directory on the way may have been swapped).
       if (opened.dev !== resolved.stats.dev || opened.ino !== resolved.stats.ino) {

@@ -51,7 +51,11 @@ export function createSource(spec: SourceSpec, policy: SourcePolicy): Source {
  * to a regular file (missing → SourceNotFoundError); a URL must be http(s) and its host must resolve to an
  * allowed address (SourceForbiddenError). The worker checks again at connect time.
  */
-export async function assertSourceAllowed(spec: SourceSpec, policy: SourcePolicy, signal?: AbortSignal): Promise<void> {
+export async function assertSourceAllowed(
+  spec: SourceSpec,
+  policy: SourcePolicy,
+  signal?: AbortSignal,
+): Promise<void> {
   if (spec.type === 'file') {
     await resolveAllowedFile(spec.path, policy.fileRoots, signal);
     return;

@@ -188,13 +188,18 @@ function guardedNetLookup(options: ResolveOptions): net.LookupFunction {
   return (hostname, lookupOptions, callback) => {
     resolveAllowedAddresses(hostname, { ...options, signal: undefined }).then(
       (addresses) => {
-        const family = lookupOptions.family === 'IPv4' ? 4 : lookupOptions.family === 'IPv6' ? 6 : lookupOptions.family;
-        const usable = family === 4 || family === 6 ? addresses.filter((a) => a.family === family) : addresses;
+        const family =
+          lookupOptions.family === 'IPv4' ? 4 : lookupOptions.family === 'IPv6' ? 6 : lookupOptions.family;
+        const usable =
+          family === 4 || family === 6 ? addresses.filter((a) => a.family === family) : addresses;
         const first = usable[0];
         if (!first) {
           callback(forbiddenAddress(hostname), '', 0);
         } else if (lookupOptions.all === true) {
-          callback(null, usable.map((a) => ({ address: a.address, family: a.family })));
+          callback(
+            null,
+            usable.map((a) => ({ address: a.address, family: a.family })),
+          );
         } else {
           callback(null, first.address, first.family);
         }

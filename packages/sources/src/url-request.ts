@@ -129,9 +129,12 @@ export async function sendSourceRequest(start: URL, options: SourceRequestOption
       throw new SourceProtocolError(`${description}: invalid redirect location`, { cause: err });
     }
     if (next.protocol !== 'http:' && next.protocol !== 'https:') {
-      throw new SourceForbiddenError(`${description} redirects to a ${next.protocol} URL (only http and https)`, {
-        details: { reason: 'SCHEME' },
-      });
+      throw new SourceForbiddenError(
+        `${description} redirects to a ${next.protocol} URL (only http and https)`,
+        {
+          details: { reason: 'SCHEME' },
+        },
+      );
     }
     headers = { ...headers };
     if (next.origin !== start.origin) {

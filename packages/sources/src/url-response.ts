@@ -86,7 +86,11 @@ export function parseUrlFingerprint(fingerprint: string): UrlIdentity | null {
   try {
     const v = JSON.parse(fingerprint.slice(FINGERPRINT_PREFIX.length)) as Partial<UrlIdentity>;
     const str = (x: unknown) => (typeof x === 'string' ? x : null);
-    return { etag: str(v.etag), lastModified: str(v.lastModified), size: typeof v.size === 'number' ? v.size : null };
+    return {
+      etag: str(v.etag),
+      lastModified: str(v.lastModified),
+      size: typeof v.size === 'number' ? v.size : null,
+    };
   } catch {
     return null;
   }
@@ -144,7 +148,9 @@ export function requestError(err: unknown, description: string, signal?: AbortSi
   }
   const code = (err as { code?: unknown }).code;
   if (code === 'UND_ERR_INVALID_ARG') {
-    return new SourceProtocolError(`invalid request to ${description}: ${(err as Error).message}`, { cause: err });
+    return new SourceProtocolError(`invalid request to ${description}: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
   const reason = typeof code === 'string' ? code : 'UNKNOWN';
   const what = TIMEOUT_CODES.has(reason) ? 'timed out' : 'failed';

@@ -12,7 +12,14 @@ import {
 import type { Agent } from 'undici';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createGuardedDispatcher } from './ssrf-guard.js';
-import { etagOf, type Handler, type MediaOptions, mediaHandler, startServer, type TestServer } from './test-support/http-server.js';
+import {
+  etagOf,
+  type Handler,
+  type MediaOptions,
+  mediaHandler,
+  startServer,
+  type TestServer,
+} from './test-support/http-server.js';
 import { UrlSource, type UrlSourceOptions } from './url.source.js';
 
 const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
@@ -49,7 +56,9 @@ async function serve(handler: Handler, host?: string): Promise<TestServer> {
   return server;
 }
 
-async function serveMedia(options: Omit<MediaOptions, 'data'> & { data?: Buffer }): Promise<{ server: TestServer; media: MediaOptions }> {
+async function serveMedia(
+  options: Omit<MediaOptions, 'data'> & { data?: Buffer },
+): Promise<{ server: TestServer; media: MediaOptions }> {
   const media: MediaOptions = { data, ...options };
   return { server: await serve(mediaHandler(media)), media };
 }
@@ -64,7 +73,12 @@ describe('UrlSource stat and read', () => {
     const src = source(`${server.url}/files/clip?token=secret`);
     expect(src.description).toBe(`${server.url}/files/clip`);
     const st = await src.stat();
-    expect(st).toMatchObject({ size: data.length, fileName: 'holiday.mov', contentType: 'video/mp4', seekable: true });
+    expect(st).toMatchObject({
+      size: data.length,
+      fileName: 'holiday.mov',
+      contentType: 'video/mp4',
+      seekable: true,
+    });
     expect(st.fingerprint).toContain(etagOf(data).slice(1, -1));
     expect(server.requests.map((r) => r.method)).toEqual(['HEAD']);
     for (const chunk of [MiB, 10_000]) {
@@ -101,19 +115,53 @@ describe('UrlSource stat and read', () => {
     await reader.close();
   });
 
-  it.each(['refuse', 'zero', 'no-length'] as const)('falls back to GET when HEAD %s, reading only headers', async (head) => {
-    const big = randomBytes(16 * MiB);
-    let getFinished: boolean | undefined;
-    const handler = mediaHandler({ data: big, head });
-    const server = await serve((req, res) => {
-      if (req.method === 'GET') res.on('close', () => (getFinished = res.writableFinished));
-      handler(req, res);
+  it.each(['refuse', 'zero', 'no-length'] as const)(
+    'falls back to GET when HEAD %s, reading only headers',
+    async (head) => {
+      const big = randomBytes(16 * MiB);
+      let getFinished: boolean | undefined;
+      const handler = mediaHandler({ data: big, head });
+      const server = await serve((req, res) => {
+        if (req.method === 'GET') res.on('close', () => (getFinished = res.writableFinished));
+        handler(req, res);
+      });
+      const st = await source(`${server.url}/v/movie`).stat();
+      expect(st.size).toBe(big.length);
+      expect(st.fileName).toBe('movie.mp4');
+      expect(server.requests.map((r) => r.method)).toEqual(['HEAD', 'GET']);
+      await expect.poll(() => getFinished).toBe(false); // the GET body was abandoned, not downloaded
+    },
+  );
+
+  it('pulls the body only as read() asks: backpressure reaches the server', async () => {
+    const total = 64 * MiB;
+    const piece = Buffer.alloc(64 * 1024, 7);
+    let written = 0;
+    let blocked = false;
+    const server = await serve((_req, res) => {
+      res.writeHead(200, { 'content-length': String(total) });
+      const pump = () => {
+        blocked = false;
+        while (written < total) {
+          written += piece.length;
+          if (!res.write(piece)) {
+            blocked = true;
+            return void res.once('drain', pump);
+          }
+        }
+        res.end();
+      };
+      pump();
     });
-    const st = await source(`${server.url}/v/movie`).stat();
-    expect(st.size).toBe(big.length);
-    expect(st.fileName).toBe('movie.mp4');
-    expect(server.requests.map((r) => r.method)).toEqual(['HEAD', 'GET']);
-    await expect.poll(() => getFinished).toBe(false); // the GET body was abandoned, not downloaded
+    const reader = await source(`${server.url}/big`).open({ start: 0 });
+    expect(await reader.read(Buffer.alloc(64 * 1024))).toBe(64 * 1024);
+    // The server stalls once the socket buffers and undici's small queue are full, far short of 64 MiB.
+    await expect.poll(() => blocked, { timeout: 10_000 }).toBe(true);
+    const stalledAt = written;
+    await new Promise((r) => setTimeout(r, 100));
+    expect(written).toBe(stalledAt);
+    expect(written).toBeLessThan(total / 2);
+    await reader.close();
   });
 
   it('handles an unknown length (chunked)', async () => {
@@ -180,21 +228,30 @@ describe('UrlSource resume', () => {
   });
 
   it('content changed (Last-Modified + size only): SourceChangedError', async () => {
-    const { server, media } = await serveMedia({ etag: false, lastModified: 'Mon, 01 Jan 2024 00:00:00 GMT' });
+    const { server, media } = await serveMedia({
+      etag: false,
+      lastModified: 'Mon, 01 Jan 2024 00:00:00 GMT',
+    });
     const src = source(`${server.url}/a.mp4`);
     const { fingerprint } = await src.stat();
     expect(server.requests.length).toBe(1);
     media.lastModified = 'Tue, 02 Jan 2024 00:00:00 GMT';
-    await expect(src.open({ start: 10, expectedFingerprint: fingerprint })).rejects.toBeInstanceOf(SourceChangedError);
+    await expect(src.open({ start: 10, expectedFingerprint: fingerprint })).rejects.toBeInstanceOf(
+      SourceChangedError,
+    );
     expect(server.requests.at(-1)?.headers['if-range']).toBe('Mon, 01 Jan 2024 00:00:00 GMT');
     media.lastModified = 'Mon, 01 Jan 2024 00:00:00 GMT';
     media.data = data.subarray(0, data.length - 1);
-    await expect(src.open({ start: 0, expectedFingerprint: fingerprint })).rejects.toBeInstanceOf(SourceChangedError);
+    await expect(src.open({ start: 0, expectedFingerprint: fingerprint })).rejects.toBeInstanceOf(
+      SourceChangedError,
+    );
   });
 
   it('a 206 whose Content-Range does not start at the requested byte is refused', async () => {
     const server = await serve((_req, res) => {
-      res.writeHead(206, { 'content-range': `bytes 0-9/${data.length}`, 'content-length': '10' }).end(data.subarray(0, 10));
+      res
+        .writeHead(206, { 'content-range': `bytes 0-9/${data.length}`, 'content-length': '10' })
+        .end(data.subarray(0, 10));
     });
     await expect(source(`${server.url}/a`).open({ start: 5 })).rejects.toBeInstanceOf(SourceProtocolError);
   });
@@ -252,7 +309,9 @@ describe('UrlSource statuses', () => {
   it('429 and 503 are retryable and carry Retry-After as retryAfterMs', async () => {
     for (const status of [429, 503]) {
       const server = await serve((_req, res) => res.writeHead(status, { 'retry-after': '7' }).end());
-      const err = await source(`${server.url}/a`).open({ start: 0 }).catch((e: unknown) => e);
+      const err = await source(`${server.url}/a`)
+        .open({ start: 0 })
+        .catch((e: unknown) => e);
       expect(err).toBeInstanceOf(SourceUnavailableError);
       expect((err as SourceUnavailableError).details).toEqual({ status, retryAfterMs: 7000 });
     }
@@ -260,11 +319,14 @@ describe('UrlSource statuses', () => {
 });
 
 describe('UrlSource redirects and headers', () => {
-  const redirector = (hops: number, target: string): Handler => (req, res) => {
-    const n = Number(/^\/r(\d+)$/.exec(req.url ?? '')?.[1] ?? '-1');
-    if (n >= 0 && n < hops) return void res.writeHead(302, { location: n + 1 < hops ? `/r${n + 1}` : target }).end();
-    res.writeHead(404).end();
-  };
+  const redirector =
+    (hops: number, target: string): Handler =>
+    (req, res) => {
+      const n = Number(/^\/r(\d+)$/.exec(req.url ?? '')?.[1] ?? '-1');
+      if (n >= 0 && n < hops)
+        return void res.writeHead(302, { location: n + 1 < hops ? `/r${n + 1}` : target }).end();
+      res.writeHead(404).end();
+    };
 
   it('follows up to 5 redirects and refuses a 6th', async () => {
     const { server: media } = await serveMedia({});
@@ -276,7 +338,9 @@ describe('UrlSource redirects and headers', () => {
     await reader.close();
 
     const six = await serve(redirector(6, `${media.url}/final.mp4`));
-    const err = await source(`${six.url}/r0`).open({ start: 0 }).catch((e: unknown) => e);
+    const err = await source(`${six.url}/r0`)
+      .open({ start: 0 })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SourceProtocolError);
     expect((err as SourceProtocolError).details).toEqual({ reason: 'TOO_MANY_REDIRECTS' });
   });
@@ -318,11 +382,15 @@ describe('UrlSource redirects and headers', () => {
     expect(sha256(await readAll(reader, MiB))).toBe(sha256(data));
     await reader.close();
     const basic = `Basic ${Buffer.from('user:p@ss').toString('base64')}`;
-    expect(same.requests.map((r) => [r.url, r.headers.authorization, r.headers['x-custom'], r.headers.range])).toEqual([
+    expect(
+      same.requests.map((r) => [r.url, r.headers.authorization, r.headers['x-custom'], r.headers.range]),
+    ).toEqual([
       ['/start?sig=1', basic, 'yes', undefined],
       ['/moved', basic, 'yes', undefined],
     ]);
-    expect(other.requests.map((r) => [r.headers.authorization, r.headers['x-custom']])).toEqual([[undefined, 'yes']]);
+    expect(other.requests.map((r) => [r.headers.authorization, r.headers['x-custom']])).toEqual([
+      [undefined, 'yes'],
+    ]);
   });
 });
 

@@ -80,7 +80,11 @@ export class UrlSource implements Source {
     this.#timeouts = resolveTimeouts(options.timeouts);
   }
 
-  #send(method: 'GET' | 'HEAD', extra: Record<string, string>, signal?: AbortSignal): Promise<SourceResponse> {
+  #send(
+    method: 'GET' | 'HEAD',
+    extra: Record<string, string>,
+    signal?: AbortSignal,
+  ): Promise<SourceResponse> {
     return sendSourceRequest(this.#url, {
       method,
       headers: { ...this.#headers, ...extra },
@@ -171,7 +175,8 @@ export class UrlSource implements Source {
     expected: UrlIdentity | null,
     signal: AbortSignal | undefined,
   ): Promise<UrlReader> {
-    const changed = (why: string) => new SourceChangedError(`${this.description} changed since the upload started (${why})`);
+    const changed = (why: string) =>
+      new SourceChangedError(`${this.description} changed since the upload started (${why})`);
     const reader = (bodyStart: number, total: number | null) =>
       new UrlReader({
         body: res.body,
@@ -183,10 +188,13 @@ export class UrlSource implements Source {
       });
 
     if (res.statusCode === 206) {
-      if (start === 0) throw new SourceProtocolError(`${this.description} sent 206 to a request without Range`);
+      if (start === 0)
+        throw new SourceProtocolError(`${this.description} sent 206 to a request without Range`);
       const range = parseContentRange(headerValue(res.headers, 'content-range'));
       if (range === null || range.first !== start) {
-        throw new SourceProtocolError(`${this.description}: 206 with a Content-Range not starting at ${start}`);
+        throw new SourceProtocolError(
+          `${this.description}: 206 with a Content-Range not starting at ${start}`,
+        );
       }
       // Unknown total (`/*`): the range must still end where the known content ends.
       if (range.total === null && expected?.size != null && range.last + 1 !== expected.size) {

@@ -23,12 +23,16 @@ export function backoffDelay(
 ): number {
   const exp = Math.min(options.maxMs, options.baseMs * 2 ** Math.max(0, Math.min(retry - 1, 30)));
   const jittered = exp / 2 + random() * (exp / 2);
-  const floor = retryAfterMs !== undefined && Number.isFinite(retryAfterMs) && retryAfterMs > 0 ? retryAfterMs : 0;
+  const floor =
+    retryAfterMs !== undefined && Number.isFinite(retryAfterMs) && retryAfterMs > 0 ? retryAfterMs : 0;
   return Math.round(Math.max(jittered, floor));
 }
 
 /** Parses an HTTP `Retry-After` header (seconds or HTTP date) into milliseconds from `now`. */
-export function parseRetryAfter(value: string | null | undefined, now: number = Date.now()): number | undefined {
+export function parseRetryAfter(
+  value: string | null | undefined,
+  now: number = Date.now(),
+): number | undefined {
   if (!value) return undefined;
   const trimmed = value.trim();
   if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;

@@ -58,7 +58,8 @@ export class BufferPool {
 
   /** A buffer of at least `size` bytes (exactly `size` when newly allocated); waits while all are in use. */
   acquire(size: number, signal?: AbortSignal): Promise<Uint8Array> {
-    if (signal?.aborted) return Promise.reject(new AbortError('buffer wait aborted', { cause: signal.reason }));
+    if (signal?.aborted)
+      return Promise.reject(new AbortError('buffer wait aborted', { cause: signal.reason }));
     if (this.#outstanding < this.capacity) return Promise.resolve(this.#take(size));
     return new Promise((resolve, reject) => {
       const waiter: Waiter = {

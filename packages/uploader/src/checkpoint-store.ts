@@ -58,7 +58,12 @@ export interface CheckpointStore {
    * Sets fields if `owner` still owns the checkpoint; `clearParts` drops every recorded part in the
    * same step (a new multipart upload). @throws OwnershipLostError
    */
-  update(uploadKey: string, owner: string, patch: UploadStatePatch, options?: { clearParts?: boolean }): Promise<void>;
+  update(
+    uploadKey: string,
+    owner: string,
+    patch: UploadStatePatch,
+    options?: { clearParts?: boolean },
+  ): Promise<void>;
   /** Records (or replaces) one part if `owner` still owns the checkpoint. @throws OwnershipLostError */
   recordPart(uploadKey: string, owner: string, part: CheckpointPart): Promise<void>;
   /** Throws OwnershipLostError unless `owner` owns the checkpoint. */

@@ -1,5 +1,11 @@
 import { OwnershipLostError } from '@mediaferry/core';
-import type { Checkpoint, CheckpointPart, CheckpointStore, UploadState, UploadStatePatch } from './checkpoint-store.js';
+import type {
+  Checkpoint,
+  CheckpointPart,
+  CheckpointStore,
+  UploadState,
+  UploadStatePatch,
+} from './checkpoint-store.js';
 
 interface Entry {
   owner: string;
@@ -56,8 +62,10 @@ export class MemoryCheckpointStore implements CheckpointStore {
 
   #owned(uploadKey: string, owner: string): Entry {
     const entry = this.#entries.get(uploadKey);
-    if (!entry) throw new OwnershipLostError(`checkpoint ${uploadKey} is gone (canceled or finished elsewhere)`);
-    if (entry.owner !== owner) throw new OwnershipLostError(`checkpoint ${uploadKey} was claimed by another engine`);
+    if (!entry)
+      throw new OwnershipLostError(`checkpoint ${uploadKey} is gone (canceled or finished elsewhere)`);
+    if (entry.owner !== owner)
+      throw new OwnershipLostError(`checkpoint ${uploadKey} was claimed by another engine`);
     return entry;
   }
 }

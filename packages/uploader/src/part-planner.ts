@@ -18,7 +18,13 @@ const MiB = 1024 ** 2;
  */
 export type PartPlan =
   | { kind: 'fixed'; partSize: number; totalSize: number }
-  | { kind: 'growing'; initialPartSize: number; stepEvery: number; maxPartSize: number; maxSourceBytes: number };
+  | {
+      kind: 'growing';
+      initialPartSize: number;
+      stepEvery: number;
+      maxPartSize: number;
+      maxSourceBytes: number;
+    };
 
 export interface PlannedPart {
   partNumber: number;
@@ -37,12 +43,16 @@ export interface PlanOptions {
 export function planParts(size: number | null, options: PlanOptions = {}): PartPlan {
   const preferred = options.partSize ?? 8 * MiB;
   if (!Number.isSafeInteger(preferred) || preferred < MIN_PART_SIZE || preferred > MAX_PART_SIZE) {
-    throw new ValidationError(`part size must be an integer in [${MIN_PART_SIZE}, ${MAX_PART_SIZE}], got ${preferred}`);
+    throw new ValidationError(
+      `part size must be an integer in [${MIN_PART_SIZE}, ${MAX_PART_SIZE}], got ${preferred}`,
+    );
   }
   if (size !== null) {
     if (!Number.isSafeInteger(size) || size < 0) throw new ValidationError(`invalid source size ${size}`);
     if (size > MAX_OBJECT_SIZE) {
-      throw new SourceTooLargeError(`source is ${size} bytes; an OSS object holds at most ${MAX_OBJECT_SIZE}`);
+      throw new SourceTooLargeError(
+        `source is ${size} bytes; an OSS object holds at most ${MAX_OBJECT_SIZE}`,
+      );
     }
     // Grow only when the preferred size would need more than 10,000 parts; round up to whole MiB.
     const needed = Math.ceil(size / MAX_PARTS);
@@ -53,7 +63,12 @@ export function planParts(size: number | null, options: PlanOptions = {}): PartP
   if (!Number.isSafeInteger(maxSourceBytes) || maxSourceBytes <= 0 || maxSourceBytes > MAX_OBJECT_SIZE) {
     throw new ValidationError(`maxSourceBytes must be a positive integer ≤ ${MAX_OBJECT_SIZE}`);
   }
-  const base = { kind: 'growing' as const, initialPartSize: preferred, maxPartSize: MAX_PART_SIZE, maxSourceBytes };
+  const base = {
+    kind: 'growing' as const,
+    initialPartSize: preferred,
+    maxPartSize: MAX_PART_SIZE,
+    maxSourceBytes,
+  };
   if (preferred * MAX_PARTS >= maxSourceBytes) return { ...base, stepEvery: MAX_PARTS };
   // The slowest growth that still fits: the largest step length whose 10,000 parts hold maxSourceBytes.
   let lo = 1;

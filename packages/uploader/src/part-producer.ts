@@ -2,10 +2,10 @@ import {
   AbortError,
   isRetryableNetworkCode,
   MediaferryError,
-  SourceChangedError,
-  SourceTooLargeError,
   type Source,
+  SourceChangedError,
   type SourceReader,
+  SourceTooLargeError,
 } from '@mediaferry/core';
 import { type BackoffOptions, backoffDelay, sleep } from './backoff.js';
 import type { BufferPool } from './buffer-pool.js';
@@ -144,8 +144,12 @@ export class PartProducer {
       // Skipping forward in a stream that cannot seek: reading on is cheaper than starting over.
       const area = scratch.length >= DISCARD_CHUNK ? scratch : new Uint8Array(DISCARD_CHUNK);
       while (reader.position < position) {
-        const n = await reader.read(area.subarray(0, Math.min(area.length, position - reader.position)), signal);
-        if (n === 0) throw new SourceChangedError(`source ended at byte ${reader.position}, before byte ${position}`);
+        const n = await reader.read(
+          area.subarray(0, Math.min(area.length, position - reader.position)),
+          signal,
+        );
+        if (n === 0)
+          throw new SourceChangedError(`source ended at byte ${reader.position}, before byte ${position}`);
       }
       return reader;
     }

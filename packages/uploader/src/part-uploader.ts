@@ -7,22 +7,31 @@ import {
   NoSuchUploadError,
   OwnershipLostError,
   StorageError,
+  type StorageTarget,
   ThrottledError,
   TimeoutError,
-  type StorageTarget,
   type UploadedPart,
 } from '@mediaferry/core';
 import { type BackoffOptions, backoffDelay, sleep } from './backoff.js';
 
 /** Why a part (or a source read) was retried; the worker's `mediaferry_part_retries_total{reason}`. */
-export type RetryReason = 'network' | '5xx' | 'throttled' | 'timeout' | 'credentials' | 'integrity' | 'source' | 'other';
+export type RetryReason =
+  | 'network'
+  | '5xx'
+  | 'throttled'
+  | 'timeout'
+  | 'credentials'
+  | 'integrity'
+  | 'source'
+  | 'other';
 
 /**
  * The retry reason for a failed part upload, or null when retrying cannot help: fatal errors, aborts,
  * lost ownership, and a multipart upload that no longer exists (the engine handles that one).
  */
 export function partRetryReason(err: unknown): RetryReason | null {
-  if (err instanceof NoSuchUploadError || err instanceof OwnershipLostError || err instanceof AbortError) return null;
+  if (err instanceof NoSuchUploadError || err instanceof OwnershipLostError || err instanceof AbortError)
+    return null;
   if (err instanceof TimeoutError) return 'timeout';
   if (err instanceof ThrottledError) return 'throttled';
   if (err instanceof CredentialsExpiredError) return 'credentials';
@@ -34,7 +43,8 @@ export function partRetryReason(err: unknown): RetryReason | null {
   if (err instanceof NetworkError) return 'network';
   if (err instanceof MediaferryError) {
     const status = (err as { status?: unknown }).status;
-    if (err.retryable && typeof status === 'number') return status === 429 ? 'throttled' : status >= 500 ? '5xx' : 'other';
+    if (err.retryable && typeof status === 'number')
+      return status === 429 ? 'throttled' : status >= 500 ? '5xx' : 'other';
     if (err.code === 'INTEGRITY_MISMATCH') return err.retryable ? 'integrity' : null;
     return err.retryable ? 'other' : null;
   }

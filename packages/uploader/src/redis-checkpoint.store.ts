@@ -1,6 +1,12 @@
 import { OwnershipLostError } from '@mediaferry/core';
 import type { Redis } from 'ioredis';
-import type { Checkpoint, CheckpointPart, CheckpointStore, UploadState, UploadStatePatch } from './checkpoint-store.js';
+import type {
+  Checkpoint,
+  CheckpointPart,
+  CheckpointStore,
+  UploadState,
+  UploadStatePatch,
+} from './checkpoint-store.js';
 
 export interface RedisCheckpointStoreOptions {
   /** A connected ioredis client; the store never closes it. */
@@ -57,10 +63,28 @@ if redis.call('HGET', KEYS[1], 'owner') ~= ARGV[1] then return 0 end
 return redis.call('DEL', KEYS[1])`;
 
 interface Scripts {
-  mfCheckpointCreate(key: string, owner: string, state: string, ttl: number, ...fields: string[]): Promise<number>;
+  mfCheckpointCreate(
+    key: string,
+    owner: string,
+    state: string,
+    ttl: number,
+    ...fields: string[]
+  ): Promise<number>;
   mfCheckpointClaim(key: string, owner: string, ttl: number): Promise<string[] | null>;
-  mfCheckpointUpdate(key: string, owner: string, ttl: number, clear: string, ...fields: string[]): Promise<number>;
-  mfCheckpointRecordPart(key: string, owner: string, ttl: number, field: string, value: string): Promise<number>;
+  mfCheckpointUpdate(
+    key: string,
+    owner: string,
+    ttl: number,
+    clear: string,
+    ...fields: string[]
+  ): Promise<number>;
+  mfCheckpointRecordPart(
+    key: string,
+    owner: string,
+    ttl: number,
+    field: string,
+    value: string,
+  ): Promise<number>;
   mfCheckpointDeleteOwned(key: string, owner: string): Promise<number>;
 }
 
@@ -95,8 +119,15 @@ export class RedisCheckpointStore implements CheckpointStore {
   async create(uploadKey: string, owner: string, state: UploadState): Promise<boolean> {
     const { destination, uploadId, ...fixed } = state;
     const key = this.#key(uploadKey);
-    const fields = ['destination', destination ? JSON.stringify(destination) : '', 'uploadId', uploadId ?? ''];
-    return (await this.#redis.mfCheckpointCreate(key, owner, JSON.stringify(fixed), this.#ttl, ...fields)) === 1;
+    const fields = [
+      'destination',
+      destination ? JSON.stringify(destination) : '',
+      'uploadId',
+      uploadId ?? '',
+    ];
+    return (
+      (await this.#redis.mfCheckpointCreate(key, owner, JSON.stringify(fixed), this.#ttl, ...fields)) === 1
+    );
   }
 
   async claim(uploadKey: string, owner: string): Promise<Checkpoint | null> {
@@ -114,16 +145,29 @@ export class RedisCheckpointStore implements CheckpointStore {
     options: { clearParts?: boolean } = {},
   ): Promise<void> {
     const args: string[] = [];
-    if (patch.destination !== undefined) args.push('destination', patch.destination ? JSON.stringify(patch.destination) : '');
+    if (patch.destination !== undefined)
+      args.push('destination', patch.destination ? JSON.stringify(patch.destination) : '');
     if (patch.uploadId !== undefined) args.push('uploadId', patch.uploadId ?? '');
     const key = this.#key(uploadKey);
-    const ok = await this.#redis.mfCheckpointUpdate(key, owner, this.#ttl, options.clearParts ? '1' : '0', ...args);
+    const ok = await this.#redis.mfCheckpointUpdate(
+      key,
+      owner,
+      this.#ttl,
+      options.clearParts ? '1' : '0',
+      ...args,
+    );
     if (ok !== 1) throw await this.#lost(uploadKey);
   }
 
   async recordPart(uploadKey: string, owner: string, part: CheckpointPart): Promise<void> {
     const value = JSON.stringify(part);
-    const ok = await this.#redis.mfCheckpointRecordPart(this.#key(uploadKey), owner, this.#ttl, `p:${part.partNumber}`, value);
+    const ok = await this.#redis.mfCheckpointRecordPart(
+      this.#key(uploadKey),
+      owner,
+      this.#ttl,
+      `p:${part.partNumber}`,
+      value,
+    );
     if (ok !== 1) throw await this.#lost(uploadKey);
   }
 
@@ -134,7 +178,10 @@ export class RedisCheckpointStore implements CheckpointStore {
 
   async delete(uploadKey: string, owner?: string): Promise<boolean> {
     const key = this.#key(uploadKey);
-    const n = owner === undefined ? await this.#redis.del(key) : await this.#redis.mfCheckpointDeleteOwned(key, owner);
+    const n =
+      owner === undefined
+        ? await this.#redis.del(key)
+        : await this.#redis.mfCheckpointDeleteOwned(key, owner);
     return n === 1;
   }
 

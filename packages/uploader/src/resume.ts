@@ -36,7 +36,11 @@ function onPlan(plan: PartPlan, part: CheckpointPart): boolean {
  * to learn it costs the same source I/O as re-uploading it; at most `parallelism` parts are in that
  * state after a crash, so the re-uploaded bytes stay ≤ parallelism × part size.
  */
-export function reconcile(plan: PartPlan, recorded: CheckpointPart[], server: UploadedPart[]): Reconciliation {
+export function reconcile(
+  plan: PartPlan,
+  recorded: CheckpointPart[],
+  server: UploadedPart[],
+): Reconciliation {
   const onServer = new Map(server.map((p) => [p.partNumber, p]));
   const kept: CheckpointPart[] = [];
   const dropped: Reconciliation['dropped'] = [];
@@ -44,7 +48,8 @@ export function reconcile(plan: PartPlan, recorded: CheckpointPart[], server: Up
     const remote = onServer.get(part.partNumber);
     if (!onPlan(plan, part)) dropped.push({ partNumber: part.partNumber, reason: 'off-plan' });
     else if (!remote) dropped.push({ partNumber: part.partNumber, reason: 'missing-on-server' });
-    else if (!sameEtag(remote.etag, part.etag)) dropped.push({ partNumber: part.partNumber, reason: 'etag-differs' });
+    else if (!sameEtag(remote.etag, part.etag))
+      dropped.push({ partNumber: part.partNumber, reason: 'etag-differs' });
     else if (remote.size !== part.size) dropped.push({ partNumber: part.partNumber, reason: 'size-differs' });
     else kept.push(part);
   }

@@ -110,9 +110,12 @@ async function uploadOne(o: TransferOptions, part: ProducedPart, signal: AbortSi
       const ours = (await crc).toString();
       if (uploaded.crc64 !== ours) {
         // Corrupted on the way: another attempt sends the (intact) buffer again.
-        throw new IntegrityMismatchError(`part ${part.partNumber}: server CRC-64 ${uploaded.crc64}, ours ${ours}`, {
-          retryable: true,
-        });
+        throw new IntegrityMismatchError(
+          `part ${part.partNumber}: server CRC-64 ${uploaded.crc64}, ours ${ours}`,
+          {
+            retryable: true,
+          },
+        );
       }
     },
   });

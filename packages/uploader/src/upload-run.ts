@@ -18,7 +18,12 @@ import { withRetries } from './part-uploader.js';
 import { ProgressMeter } from './progress-meter.js';
 import { combineCrc, coversSource, reconcile } from './resume.js';
 import { transferParts } from './transfer.js';
-import type { EngineEventListener, EngineLogger, UploadRequest, UploadResult } from './upload-engine.options.js';
+import type {
+  EngineEventListener,
+  EngineLogger,
+  UploadRequest,
+  UploadResult,
+} from './upload-engine.options.js';
 
 /** Engine options with defaults applied. */
 export interface EngineSettings {
@@ -78,8 +83,20 @@ export class UploadRun {
         signal: s,
       }),
     );
-    if (!cp.destination) await store.update(uploadKey, this.#owner, { destination });
-    cp = { ...cp, destination };
+    if (!cp.destination) {
+      await store.update(uploadKey, this.#owner, { destination });
+      cp = { ...cp, destination };
+    } else if (!sameObject(cp.destination, destination)) {
+      // The target had to replace the media (e.g. VOD image credentials cannot be refreshed): the old
+      // multipart upload belongs to another object, so start over into the new one.
+      this.#log(
+        'warn',
+        { from: cp.destination.objectKey, to: destination.objectKey },
+        'destination replaced',
+      );
+      await store.update(uploadKey, this.#owner, { destination, uploadId: null }, { clearParts: true });
+      cp = { ...cp, destination, uploadId: null, parts: [] };
+    }
 
     let uploadId = cp.uploadId;
     let kept: CheckpointPart[] = [];
@@ -302,7 +319,8 @@ export class UploadRun {
       }
       await this.#retrying('abort', (s) => target.abort(uploadId, s));
     } catch (err) {
-      if (!(err instanceof NoSuchUploadError)) this.#log('warn', { err }, 'could not abort the multipart upload');
+      if (!(err instanceof NoSuchUploadError))
+        this.#log('warn', { err }, 'could not abort the multipart upload');
     }
   }
 
@@ -327,6 +345,10 @@ export class UploadRun {
   #log(level: keyof EngineLogger, fields: object, msg: string): void {
     this.#s.logger?.[level]({ uploadKey: this.#req.uploadKey, ...fields }, msg);
   }
+}
+
+function sameObject(a: UploadDestination, b: UploadDestination): boolean {
+  return a.mediaId === b.mediaId && a.bucket === b.bucket && a.objectKey === b.objectKey;
 }
 
 function describe(err: unknown): string {

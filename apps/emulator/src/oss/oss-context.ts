@@ -108,8 +108,9 @@ export function contentLength(req: IncomingMessage): number | undefined {
 
 /** The decoded Content-MD5 header (16 bytes), undefined when absent; malformed → InvalidDigest. */
 export function contentMd5(req: IncomingMessage): Buffer | undefined {
-  const raw = req.headers['content-md5'];
-  if (raw === undefined) return undefined;
+  const header = req.headers['content-md5'];
+  if (header === undefined) return undefined;
+  const raw = Array.isArray(header) ? header.join(',') : header;
   const digest = Buffer.from(raw, 'base64');
   if (digest.length !== 16 || digest.toString('base64') !== raw.trim()) throw ossErrors.invalidDigest();
   return digest;

@@ -1,6 +1,6 @@
-import { mkdir, unlink } from 'node:fs/promises';
+import { mkdir, readdir, rm, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import { newUploadId } from '../util/ids.js';
+import { newUploadId, randomHex } from '../util/ids.js';
 
 /** One file holding a run of an object's bytes (a whole PutObject body, or one part). */
 export interface Segment {
@@ -46,27 +46,51 @@ export interface ObjectStoreEvents {
   objectWritten?(object: ObjectRecord): void;
 }
 
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /**
- * Object metadata in memory, bytes in files under `<dataDir>/blobs`. Files are reference-counted:
+ * Object metadata in memory, bytes in files under `<dataDir>/blobs/<pid>-<rand>/` — one directory per
+ * emulator instance, removed on close (the metadata dies with the process, so the bytes would be
+ * garbage); directories left by dead processes are pruned at start. Files are reference-counted:
  * an upload's part, the object built from it, and every GET streaming it each hold a reference, and the
  * file is unlinked when the last one lets go — so overwriting or deleting an object never breaks a
  * download in flight, and Complete never copies data.
  */
 export class ObjectStore {
   readonly blobDir: string;
+  readonly #blobRoot: string;
   readonly #buckets = new Map<string, Map<string, ObjectRecord>>();
   readonly #uploads = new Map<string, MultipartUpload>();
   readonly #refs = new Map<string, number>();
   readonly #events: ObjectStoreEvents;
 
   constructor(dataDir: string, buckets: Iterable<string>, events: ObjectStoreEvents = {}) {
-    this.blobDir = path.join(dataDir, 'blobs');
+    this.#blobRoot = path.join(dataDir, 'blobs');
+    this.blobDir = path.join(this.#blobRoot, `${process.pid}-${randomHex(4)}`);
     for (const b of buckets) this.#buckets.set(b, new Map());
     this.#events = events;
   }
 
   async init(): Promise<void> {
     await mkdir(this.blobDir, { recursive: true });
+    for (const name of await readdir(this.#blobRoot)) {
+      const pid = Number(name.split('-')[0]);
+      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && !processAlive(pid)) {
+        await rm(path.join(this.#blobRoot, name), { recursive: true, force: true }).catch(() => {});
+      }
+    }
+  }
+
+  /** Removes this instance's files. */
+  async destroy(): Promise<void> {
+    await rm(this.blobDir, { recursive: true, force: true });
   }
 
   hasBucket(bucket: string): boolean {

@@ -304,7 +304,7 @@ export async function startContractServer(options: ContractServerOptions = {}): 
         push(id, 'status', job);
       }
       job.progress = { ...job.progress, ...progress };
-      push(id, 'progress', { id, progress: job.progress });
+      push(id, 'progress', job.progress); // as the API sends it: the progress object itself
     },
     finish(id, status, extra = {}) {
       const job = jobs.get(id)!;

@@ -22,7 +22,7 @@ export interface TestServer {
 
 export type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
 
-export async function startServer(handler: Handler, host = '127.0.0.1'): Promise<TestServer> {
+export async function startServer(handler: Handler, host = '127.0.0.1', port = 0): Promise<TestServer> {
   let connections = 0;
   const requests: RecordedRequest[] = [];
   const server = http.createServer((req, res) => {
@@ -32,14 +32,14 @@ export async function startServer(handler: Handler, host = '127.0.0.1'): Promise
   server.on('connection', () => connections++);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, host, resolve);
+    server.listen(port, host, resolve);
   });
-  const { port } = server.address() as AddressInfo;
+  const { port: bound } = server.address() as AddressInfo;
   const urlHost = host.includes(':') ? `[${host}]` : host;
   return {
-    url: `http://${urlHost}:${port}`,
+    url: `http://${urlHost}:${bound}`,
     host,
-    port,
+    port: bound,
     get connections() {
       return connections;
     },
@@ -105,7 +105,9 @@ export function mediaHandler(options: MediaOptions): Handler {
     if (range && options.ranges !== false) {
       const ifRange = req.headers['if-range'];
       const validatorOk =
-        ifRange === undefined || ifRange === etag || (options.lastModified !== undefined && ifRange === options.lastModified);
+        ifRange === undefined ||
+        ifRange === etag ||
+        (options.lastModified !== undefined && ifRange === options.lastModified);
       if (!validatorOk && options.preconditionFailedOnMismatch) return void res.writeHead(412).end();
       if (validatorOk) {
         start = Number(range[1]);

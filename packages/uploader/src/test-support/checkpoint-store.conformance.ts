@@ -114,7 +114,13 @@ export function checkpointStoreConformance(name: string, setup: () => Promise<St
 
     it('updates fields, clears parts on request, and removes a field set to null', async () => {
       await store.create(key, 'a', sampleState());
-      const destination = { mediaId: null, mediaType: 'video' as const, bucket: 'b', objectKey: 'k', url: 'u' };
+      const destination = {
+        mediaId: null,
+        mediaType: 'video' as const,
+        bucket: 'b',
+        objectKey: 'k',
+        url: 'u',
+      };
       await store.update(key, 'a', { destination, uploadId: 'U1' });
       await store.recordPart(key, 'a', samplePart(1));
       await store.update(key, 'a', { uploadId: 'U2' });

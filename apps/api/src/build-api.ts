@@ -1,0 +1,155 @@
+import { randomUUID } from 'node:crypto';
+import rateLimit from '@fastify/rate-limit';
+import type { Config } from '@mediaferry/config';
+import { type JobEventBus, type JobStore, pingRedis, type UploadJobData } from '@mediaferry/queue';
+import type { Logger } from '@mediaferry/telemetry';
+import type { Queue } from 'bullmq';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
+import type { Redis } from 'ioredis';
+import { registerAdminBoard } from './admin-board.js';
+import { ApiError, handleError, unavailable } from './api-error.js';
+import { TokenAuthenticator } from './bearer-auth.js';
+import { registerJobEventsRoute } from './job-events.route.js';
+import { registerJobRoutes } from './jobs.routes.js';
+import { JobsService, type SourceCheck } from './jobs.service.js';
+import { buildOpenApiDocument } from './openapi.js';
+import { RequestLogController } from './request-log.js';
+
+export interface ApiOptions {
+  /** Requests per service per window, counted in Redis (so across API replicas). @defaultValue 600 */
+  rateLimitMax?: number;
+  /** @defaultValue 60000 */
+  rateLimitWindowMs?: number;
+  /** Body limit of single-job routes. @defaultValue 262144 (256 KiB) */
+  bodyLimitBytes?: number;
+  /** Body limit of POST /v1/jobs/batch. @defaultValue 33554432 (32 MiB) */
+  batchBodyLimitBytes?: number;
+  /** @defaultValue 15000 */
+  sseHeartbeatMs?: number;
+  /** Longest time the source checks of one request may take. @defaultValue 15000 */
+  checkTimeoutMs?: number;
+  /** PING deadline of /readyz. @defaultValue 1000 */
+  readyTimeoutMs?: number;
+  /** Shown in /openapi.json. @defaultValue '0.1.0' */
+  version?: string;
+}
+
+export interface ApiDeps {
+  config: Pick<Config, 'apiTokens' | 'webhookSecrets' | 'redisPrefix'>;
+  /** A `createRedis(url, {role: 'client'})` connection: fails fast while Redis is away. */
+  redis: Redis;
+  queue: Queue<UploadJobData, unknown, string>;
+  store: JobStore;
+  events: JobEventBus;
+  logger: Logger;
+  /** `(source, signal) => assertSourceAllowed(source, policy, signal)` from @mediaferry/sources. */
+  checkSource: SourceCheck;
+  options?: ApiOptions;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/**
+ * The producer API (CONTRACT §1) as a Fastify instance, not listening: `main.ts` listens, tests
+ * use `inject`. Closing it ends open event streams; the dependencies stay open (their owner closes them).
+ */
+export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
+  const o = deps.options ?? {};
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    requestIdHeader: false,
+    bodyLimit: o.bodyLimitBytes ?? 256 * 1024,
+    return503OnClosing: false,
+    forceCloseConnections: true,
+    logController: new RequestLogController(),
+  });
+
+  app.decorateRequest('service', '');
+  app.setErrorHandler((err, request, reply) => handleError(err, request, reply));
+  app.setNotFoundHandler((_request, reply) =>
+    reply.code(404).send(new ApiError(404, 'NOT_FOUND', 'No such route').toBody()),
+  );
+  // JSON only: text/plain (Fastify's other default) answers 415 like any other type.
+  app.removeContentTypeParser('text/plain');
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+
+  const authenticator = new TokenAuthenticator(deps.config.apiTokens);
+  // Answers 401 itself rather than throwing, so the reply has our shape whatever error handler a
+  // plugin below (bull-board has its own) installs.
+  const authHook = async (request: FastifyRequest, reply: FastifyReply) => {
+    try {
+      authenticator.authenticate(request);
+    } catch (err) {
+      return handleError(err, request, reply);
+    }
+  };
+  const requireRedis = async () => {
+    if (deps.redis.status !== 'ready') throw unavailable();
+  };
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_request, reply) => {
+    if (!(await pingRedis(deps.redis, o.readyTimeoutMs ?? 1000))) throw unavailable('Redis does not answer');
+    return reply.send({ status: 'ready' });
+  });
+  let openApi: Record<string, unknown> | undefined;
+  app.get('/openapi.json', async () => {
+    openApi ??= buildOpenApiDocument(o.version ?? '0.1.0');
+    return openApi;
+  });
+
+  // The job routes: bearer auth, then a per-service rate limit counted in Redis (before the body is read).
+  await app.register(async (scope) => {
+    scope.addHook('onRequest', authHook);
+    await scope.register(rateLimit, {
+      hook: 'preParsing',
+      max: o.rateLimitMax ?? 600,
+      timeWindow: o.rateLimitWindowMs ?? 60_000,
+      redis: deps.redis,
+      nameSpace: `${deps.config.redisPrefix}:ratelimit:`,
+      keyGenerator: (request) => request.service,
+      // Redis away: let the request through; the route itself answers 503.
+      skipOnError: true,
+      errorResponseBuilder: (_request, context) =>
+        new ApiError(429, 'RATE_LIMITED', `Too many requests; retry in ${context.after}`),
+    });
+    scope.addHook('preHandler', requireRedis);
+    const jobs = new JobsService({
+      store: deps.store,
+      queue: deps.queue,
+      checkSource: deps.checkSource,
+      webhookSecrets: deps.config.webhookSecrets,
+    });
+    registerJobRoutes(scope, {
+      jobs,
+      store: deps.store,
+      bodyLimitBytes: o.bodyLimitBytes ?? 256 * 1024,
+      batchBodyLimitBytes: o.batchBodyLimitBytes ?? 32 * 1024 * 1024,
+      checkTimeoutMs: o.checkTimeoutMs ?? 15_000,
+    });
+    registerJobEventsRoute(scope, {
+      store: deps.store,
+      events: deps.events,
+      heartbeatMs: o.sseHeartbeatMs ?? 15_000,
+    });
+  });
+
+  // bull-board behind the same bearer auth (its UI makes many requests: no rate limit).
+  await app.register(async (scope) => {
+    scope.addHook('onRequest', authHook);
+    await registerAdminBoard(scope, [deps.queue as Queue]);
+  });
+
+  return app;
+}

@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest';
+import { auth, fileJob, useApi } from './test-support/api-fixture.js';
+
+const api = useApi();
+
+describe('health, docs, admin, and Redis outages', () => {
+  it('serves /healthz, /readyz and /openapi.json without auth', async () => {
+    expect((await api.request({ method: 'GET', url: '/healthz' })).json()).toEqual({ status: 'ok' });
+    expect((await api.request({ method: 'GET', url: '/readyz' })).statusCode).toBe(200);
+    const doc = (await api.request({ method: 'GET', url: '/openapi.json' })).json();
+    expect(doc.openapi).toBe('3.1.0');
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining([
+        '/v1/jobs',
+        '/v1/jobs/batch',
+        '/v1/jobs/{id}',
+        '/v1/jobs/{id}/retry',
+        '/v1/jobs/{id}/events',
+      ]),
+    );
+    // Generated from the zod schemas: the spec's constraints show up.
+    const spec = doc.components.schemas.JobSpec;
+    expect(spec.properties.source.oneOf).toHaveLength(2);
+    expect(spec.additionalProperties).toBe(false);
+    expect(doc.components.schemas.Job.properties.status.enum).toEqual([
+      'queued',
+      'running',
+      'succeeded',
+      'failed',
+      'canceled',
+    ]);
+  });
+
+  it('puts bull-board behind the bearer auth', async () => {
+    const anonymous = await api.request({ method: 'GET', url: '/admin/queues/api/queues' });
+    expect(anonymous.statusCode).toBe(401);
+    expect(anonymous.json().error.code).toBe('UNAUTHORIZED');
+    const page = await api.request({ method: 'GET', url: '/admin/queues', headers: auth() });
+    expect(page.statusCode).toBe(200);
+    const queues = await api.request({ method: 'GET', url: '/admin/queues/api/queues', headers: auth() });
+    expect(queues.json().queues.map((q: { name: string }) => q.name)).toEqual(['uploads']);
+  });
+
+  it('answers 503 UNAVAILABLE quickly while Redis is down, and recovers', async () => {
+    const created = await api.createJob(fileJob(api));
+    expect(created.statusCode).toBe(202);
+    const id = created.json().id;
+    await api.redisServer.kill();
+    const started = performance.now();
+    const ready = await api.request({ method: 'GET', url: '/readyz' });
+    expect(ready.statusCode).toBe(503);
+    expect(ready.json().error.code).toBe('UNAVAILABLE');
+    for (const [method, url] of [
+      ['POST', '/v1/jobs'],
+      ['GET', '/v1/jobs'],
+      ['GET', `/v1/jobs/${id}`],
+      ['DELETE', `/v1/jobs/${id}`],
+      ['POST', `/v1/jobs/${id}/retry`],
+    ] as const) {
+      const res = await api.request({
+        method,
+        url,
+        headers: auth(),
+        ...(method === 'POST' && url === '/v1/jobs' ? { payload: fileJob(api) } : {}),
+      });
+      expect(res.statusCode, `${method} ${url}`).toBe(503);
+      expect(res.json().error.code).toBe('UNAVAILABLE');
+    }
+    expect(performance.now() - started).toBeLessThan(5000);
+    expect((await api.request({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
+
+    await api.redisServer.restart();
+    while (api.redis.status !== 'ready') await new Promise((r) => setTimeout(r, 20));
+    expect((await api.request({ method: 'GET', url: '/readyz' })).statusCode).toBe(200);
+    expect((await api.createJob(fileJob(api))).statusCode).toBe(202);
+  });
+});

@@ -1,0 +1,146 @@
+import type { AddressInfo } from 'node:net';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { EmulatorAdminClient } from './admin/admin-client.js';
+import { RequestLog } from './admin/request-log.js';
+import { OssAuthenticator } from './auth/oss-authenticator.js';
+import { VodAuthenticator } from './auth/vod-authenticator.js';
+import { CallbackSender } from './callbacks/callback-sender.js';
+import { FaultInjector } from './faults/fault-injector.js';
+import { type EmulatorOptions, resolveOptions } from './options.js';
+import { createEmulatorServer } from './server.js';
+import { ObjectStore } from './storage/object-store.js';
+import { CredentialStore } from './sts/credential-store.js';
+import { MediaStore } from './vod/media-store.js';
+import { onObjectCompleted, type VodDeps } from './vod/vod-actions.js';
+
+export interface Emulator {
+  /** `http://127.0.0.1:PORT` (the OSS endpoint and the admin API base). */
+  readonly url: string;
+  readonly port: number;
+  /** `127.0.0.1:PORT`, the `endpoint` for @alicloud/openapi-core (with `protocol: 'http'`). */
+  readonly vodEndpoint: string;
+  /** `http://127.0.0.1:PORT`, the ali-oss `endpoint` (an IP, so ali-oss sends the bucket Host header). */
+  readonly ossEndpoint: string;
+  /** The VOD storage bucket (`outin-<32 hex>`) every Create* upload address points at. */
+  readonly vodBucket: string;
+  /** Plain OSS buckets that exist. */
+  readonly buckets: readonly string[];
+  readonly region: string;
+  readonly accessKeyId: string;
+  readonly accessKeySecret: string;
+  readonly adminToken: string;
+  readonly dataDir: string;
+  readonly admin: EmulatorAdminClient;
+  /** Stops the server, drops connections, waits for callbacks to stop; removes a temp dataDir. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Starts a VOD + OSS emulator on one port; resolves once it listens. */
+export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
+  const o = resolveOptions(options);
+  const ownsDataDir = o.dataDir === undefined;
+  const dataDir = o.dataDir ?? (await mkdtemp(path.join(os.tmpdir(), 'mf-emulator-')));
+  const account = { accessKeyId: o.accessKeyId, accessKeySecret: o.accessKeySecret };
+  const sts = new CredentialStore(o.credentialTtlSeconds);
+  const media = new MediaStore();
+  const faults = new FaultInjector();
+  const requestLog = new RequestLog();
+  const callbacks = new CallbackSender(o.callbackPrivateKey, o.logger);
+  const endpointHost = o.host === '0.0.0.0' || o.host === '::' ? '127.0.0.1' : o.host;
+  let endpoint = '';
+
+  // The object store reports completions to VOD, which the VOD deps need: wire through a holder.
+  const vod: VodDeps = {
+    media,
+    sts,
+    store: undefined as unknown as ObjectStore,
+    callbacks,
+    logger: o.logger,
+    region: o.region,
+    vodBucket: o.vodBucket,
+    credentialTtlSeconds: o.credentialTtlSeconds,
+    endpoint: () => endpoint,
+  };
+  const store = new ObjectStore(dataDir, [o.vodBucket, ...o.buckets], {
+    objectWritten: (obj) => onObjectCompleted(vod, obj.bucket, obj.key, obj.size),
+  });
+  vod.store = store;
+  await store.init();
+
+  const server = createEmulatorServer({
+    oss: {
+      store,
+      auth: new OssAuthenticator(account, sts),
+      faults,
+      logger: o.logger,
+      skipPartMd5: o.skipPartMd5,
+      region: o.region,
+    },
+    vod: { ...vod, auth: new VodAuthenticator(account, sts), faults },
+    admin: { adminToken: o.adminToken, faults, sts, store, media, requestLog },
+    requestLog,
+    logger: o.logger,
+    region: o.region,
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(o.port, o.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const hostPart = endpointHost.includes(':') ? `[${endpointHost}]` : endpointHost;
+  endpoint = `http://${hostPart}:${port}`;
+  o.logger.debug({ url: endpoint, vodBucket: o.vodBucket }, 'emulator: listening');
+
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      try {
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        });
+      } catch (err) {
+        o.logger.warn({ err }, 'emulator: server close failed');
+      }
+      try {
+        await callbacks.close();
+      } catch (err) {
+        o.logger.warn({ err }, 'emulator: callback shutdown failed');
+      }
+      try {
+        await store.destroy();
+      } catch (err) {
+        o.logger.warn({ err }, 'emulator: could not remove its object files');
+      }
+      if (ownsDataDir) {
+        try {
+          await rm(dataDir, { recursive: true, force: true });
+        } catch (err) {
+          o.logger.warn({ err }, 'emulator: could not remove its data dir');
+        }
+      }
+    })();
+    return closing;
+  };
+
+  return {
+    url: endpoint,
+    port,
+    vodEndpoint: `${hostPart}:${port}`,
+    ossEndpoint: endpoint,
+    vodBucket: o.vodBucket,
+    buckets: [...o.buckets],
+    region: o.region,
+    accessKeyId: o.accessKeyId,
+    accessKeySecret: o.accessKeySecret,
+    adminToken: o.adminToken,
+    dataDir,
+    admin: new EmulatorAdminClient(endpoint, o.adminToken),
+    close,
+  };
+}

@@ -1,0 +1,73 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { loadConfigOrExit } from '@mediaferry/config';
+import pino from 'pino';
+import { startEmulator } from './emulator.js';
+
+/**
+ * `node apps/emulator/dist/main.js`: the emulator as a process, configured by the environment
+ * (CONTRACT §4). Prints one JSON line with its endpoints (never a secret) on stdout; logs go to stderr.
+ * When EMULATOR_ADMIN_TOKEN is unset a random token is written to `<dataDir>/admin-token` (mode 0600).
+ */
+async function main(): Promise<void> {
+  const config = loadConfigOrExit(process.env);
+  const logger = pino({ level: config.logLevel, name: 'emulator' }, pino.destination(2));
+  const e = config.emulator;
+  let adminTokenFile: string | undefined;
+  const adminToken = e.adminToken ?? randomBytes(16).toString('hex');
+  if (e.adminToken === undefined) {
+    await mkdir(e.dataDir, { recursive: true });
+    adminTokenFile = path.join(e.dataDir, 'admin-token');
+    await writeFile(adminTokenFile, `${adminToken}\n`, { mode: 0o600 });
+  }
+  const emulator = await startEmulator({
+    port: e.port,
+    host: config.bindHost,
+    dataDir: e.dataDir,
+    accessKeyId: e.accessKeyId,
+    accessKeySecret: e.accessKeySecret,
+    credentialTtlSeconds: e.credentialTtlSeconds,
+    callbackPrivateKey: e.callbackPrivateKey,
+    region: config.vod.region,
+    buckets: [...e.buckets],
+    adminToken,
+    logger,
+  });
+  process.stdout.write(
+    `${JSON.stringify({
+      msg: 'mediaferry emulator listening',
+      url: emulator.url,
+      vodEndpoint: emulator.vodEndpoint,
+      ossEndpoint: emulator.ossEndpoint,
+      vodBucket: emulator.vodBucket,
+      buckets: emulator.buckets,
+      region: emulator.region,
+      accessKeyId: emulator.accessKeyId,
+      dataDir: emulator.dataDir,
+      ...(adminTokenFile ? { adminTokenFile } : {}),
+      pid: process.pid,
+    })}\n`,
+  );
+
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'emulator: shutting down');
+    emulator.close().then(
+      () => process.exit(0),
+      (err) => {
+        logger.error({ err }, 'emulator: shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
+main().catch((err) => {
+  process.stderr.write(`emulator: failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});
