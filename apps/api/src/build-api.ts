@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import rateLimit from '@fastify/rate-limit';
 import type { Config } from '@mediaferry/config';
-import { type JobEventBus, type JobStore, pingRedis, type UploadJobData } from '@mediaferry/queue';
+import { type JobEventBus, type JobStore, pingRedis, toJobView, type UploadJobData } from '@mediaferry/queue';
+import type { WebhookDispatcher } from '@mediaferry/webhooks';
 import type { Logger } from '@mediaferry/telemetry';
 import type { Queue } from 'bullmq';
 import Fastify, {
@@ -49,6 +50,8 @@ export interface ApiDeps {
   logger: Logger;
   /** `(source, signal) => assertSourceAllowed(source, policy, signal)` from @mediaferry/sources. */
   checkSource: SourceCheck;
+  /** Sends `job.canceled` for jobs canceled before any worker touched them. @defaultValue none */
+  webhooks?: Pick<WebhookDispatcher, 'enqueue'>;
   options?: ApiOptions;
 }
 
@@ -130,6 +133,15 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
       queue: deps.queue,
       checkSource: deps.checkSource,
       webhookSecrets: deps.config.webhookSecrets,
+      onCanceled: async (record) => {
+        const callbackUrl = record.spec.callbackUrl;
+        if (!deps.webhooks || !callbackUrl) return;
+        try {
+          await deps.webhooks.enqueue({ service: record.service, callbackUrl, job: toJobView(record) });
+        } catch (err) {
+          deps.logger.warn({ err, jobId: record.id }, 'could not enqueue the job.canceled webhook');
+        }
+      },
     });
     registerJobRoutes(scope, {
       jobs,

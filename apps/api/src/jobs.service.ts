@@ -23,6 +23,11 @@ export interface JobsServiceDeps {
   webhookSecrets: ReadonlyMap<string, string>;
   /** Upper bound of BullMQ calls, which otherwise wait for a Redis that is away. @defaultValue 5000 */
   queueTimeoutMs?: number;
+  /**
+   * Called when a cancel finished a job with no worker involved (it was removed from the queue), so
+   * the `job.canceled` webhook goes out; workers send it for the jobs they stop. @defaultValue none
+   */
+  onCanceled?: (record: JobRecord) => Promise<void>;
 }
 
 export type SubmitOutcome =
@@ -160,25 +165,35 @@ export class JobsService {
   }
 
   /**
-   * Waiting or delayed: removed from the queue and canceled at once. Running: canceled and the
-   * cancel broadcast, so its worker aborts the multipart upload and drops the checkpoint.
+   * Marks the job canceled at once, then:
+   * - never started (waiting): removed from the queue; nothing else exists, so it is done here;
+   * - started before (delayed for a retry, or handed back): left in the queue and promoted, so a
+   *   worker picks it up now, sees `canceled` and aborts the multipart upload and drops the checkpoint;
+   * - running: the cancel broadcast makes its worker abort and clean up.
    */
   async cancel(id: string, service: string): Promise<JobRecord> {
     const record = await this.getOwned(id, service);
-    if (isTerminal(record.status))
-      throw conflict(`The job is already ${record.status}`, { status: record.status });
+    if (isTerminal(record.status)) throw conflict(`The job is already ${record.status}`, { status: record.status });
     const result = await this.deps.store.cancel(id);
     if (!result.ok) {
       if (!result.record) throw notFound();
       throw conflict(`The job is already ${result.record.status}`, { status: result.record.status });
     }
+    const canceled = result.record;
     try {
-      // Fails while a worker holds the job's lock: that worker stops on the broadcast instead.
-      await withTimeout(this.deps.queue.remove(id), this.queueTimeoutMs);
+      const job = await withTimeout(this.deps.queue.getJob(id), this.queueTimeoutMs);
+      if (!job) {
+        await this.deps.onCanceled?.(canceled);
+      } else if (job.attemptsStarted > 0) {
+        if (await job.isDelayed()) await withTimeout(job.promote(), this.queueTimeoutMs);
+      } else if ((await withTimeout(this.deps.queue.remove(id), this.queueTimeoutMs)) === 1) {
+        await this.deps.onCanceled?.(canceled);
+      }
+      // remove() answers 0 while a worker holds the lock: that worker finishes the cancel.
     } catch {
-      // the broadcast and the persistent status cover it
+      // The record says canceled: whichever worker gets the job next cleans up and notifies.
     }
-    return result.record;
+    return canceled;
   }
 
   /** A failed or canceled job runs again under the same id, so its checkpoint (if any) is resumed. */

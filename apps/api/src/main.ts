@@ -2,6 +2,7 @@ import { loadConfigOrExit } from '@mediaferry/config';
 import { closeRedis, createRedis, createUploadQueue, JobEventBus, JobStore } from '@mediaferry/queue';
 import { assertSourceAllowed, closeSourcePolicy, sourcePolicyFromConfig } from '@mediaferry/sources';
 import { createLogger } from '@mediaferry/telemetry';
+import { WebhookDispatcher } from '@mediaferry/webhooks';
 import { buildApi } from './build-api.js';
 
 /** `node apps/api/dist/main.js`: configured by the environment only (CONTRACT §4). */
@@ -25,6 +26,7 @@ async function main(): Promise<void> {
   const queue = createUploadQueue(redis, { prefix: config.redisPrefix });
   queue.on('error', (err) => logger.warn({ err }, 'queue error'));
   const policy = sourcePolicyFromConfig(config);
+  const webhooks = new WebhookDispatcher({ connection: redis, prefix: config.redisPrefix });
 
   const app = await buildApi({
     config,
@@ -34,6 +36,7 @@ async function main(): Promise<void> {
     events,
     logger,
     checkSource: (source, signal) => assertSourceAllowed(source, policy, signal),
+    webhooks,
   });
 
   let stopping = false;
@@ -45,6 +48,7 @@ async function main(): Promise<void> {
       const steps = [
         () => app.close(),
         () => queue.close(),
+        () => webhooks.close(),
         () => events.close(),
         () => closeRedis(redis),
         () => closeSourcePolicy(policy),

@@ -148,7 +148,11 @@ describe('mapOssError with real ali-oss requests', () => {
       accessKeyId: 'ak',
       accessKeySecret: SECRET,
     });
-    for (const out of [inspect(handle, { depth: 10 }), JSON.stringify(handle), JSON.stringify({ ...handle })]) {
+    for (const out of [
+      inspect(handle, { depth: 10 }),
+      JSON.stringify(handle),
+      JSON.stringify({ ...handle }),
+    ]) {
       expect(out).not.toContain(SECRET);
     }
     const sts = createStsOssClient(

@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { parseJobEvent } from './job-events.js';
 
-const progress = { uploadedBytes: 5, totalBytes: 10, percent: 50, partsDone: 1, partsTotal: 2, bytesPerSecond: 1 };
+const progress = {
+  uploadedBytes: 5,
+  totalBytes: 10,
+  percent: 50,
+  partsDone: 1,
+  partsTotal: 2,
+  bytesPerSecond: 1,
+};
 
 describe('parseJobEvent', () => {
   it('reads progress sent bare or wrapped', () => {
@@ -10,13 +17,20 @@ describe('parseJobEvent', () => {
       eventId: '7',
       progress,
     });
-    expect(parseJobEvent({ event: 'progress', data: JSON.stringify({ type: 'progress', progress }) })).toMatchObject({
+    expect(
+      parseJobEvent({ event: 'progress', data: JSON.stringify({ type: 'progress', progress }) }),
+    ).toMatchObject({
       progress,
     });
   });
 
   it('reads status events carrying the job view or only the status', () => {
-    const job = { id: 'job_1', status: 'failed', progress, error: { code: 'X', message: 'm', retryable: false } };
+    const job = {
+      id: 'job_1',
+      status: 'failed',
+      progress,
+      error: { code: 'X', message: 'm', retryable: false },
+    };
     expect(parseJobEvent({ event: 'status', data: JSON.stringify(job) })).toMatchObject({
       type: 'status',
       status: 'failed',

@@ -10,6 +10,7 @@ import {
   type WebhookPayload,
 } from './webhook-delivery.js';
 import { DEFAULT_WEBHOOK_RETRY, type WebhookRetryOptions } from './webhook-retry.js';
+import type { WebhookLogger } from './webhook-worker.js';
 
 export interface WebhookDispatcherOptions {
   /** Redis connection (an ioredis instance or options), as for the uploads queue. */
@@ -27,6 +28,8 @@ export interface WebhookDispatcherOptions {
   removeOnComplete?: { age: number; count: number };
   /** Abandoned deliveries kept. @defaultValue 7 days / 10,000 */
   removeOnFail?: { age: number; count: number };
+  /** Receives the queue's connection errors (an unhandled 'error' event would crash the process). */
+  logger?: Pick<WebhookLogger, 'warn'>;
 }
 
 export interface EnqueueWebhookInput {
@@ -59,6 +62,7 @@ export class WebhookDispatcher {
       connection: options.connection,
       prefix: options.prefix ?? 'mediaferry',
     });
+    this.queue.on('error', (err) => options.logger?.warn({ err }, 'webhook queue error'));
   }
 
   /** Queues one delivery; resolves with its id once Redis holds it (never waits for the receiver). */
@@ -87,6 +91,7 @@ export class WebhookDispatcher {
       removeOnComplete: this.#options.removeOnComplete ?? { age: 24 * 3600, count: 10_000 },
       removeOnFail: this.#options.removeOnFail ?? { age: 7 * 24 * 3600, count: 10_000 },
     });
+    adding.catch(() => {}); // after a timeout nobody awaits it any more
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(
