@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectNoCrashes, expectNoSecrets, expectObjectMatches } from './support/expectations.js';
 import { waitForProgress, waitForTerminal } from './support/job-waits.js';
 import { malformedRequests } from './support/malformed-requests.js';
+import { scrapeMetric } from './support/metrics.js';
 import { makeRandomFile, mib } from './support/media-files.js';
 import { listOpenUploads } from './support/object-check.js';
 import { SourceServer } from './support/source-server.js';
@@ -19,14 +20,6 @@ async function apiError(p: Promise<unknown>): Promise<ApiError> {
   );
   expect(err).toBeInstanceOf(ApiError);
   return err as ApiError;
-}
-
-/** Sum of a counter/gauge over all label sets in a Prometheus text page. */
-function metricSum(text: string, name: string): number {
-  return text
-    .split('\n')
-    .filter((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `))
-    .reduce((n, l) => n + Number(l.split(' ').at(-1)), 0);
 }
 
 describe('API boundaries: tenancy, authentication, malformed input, cancel', () => {
@@ -158,8 +151,7 @@ describe('API boundaries: tenancy, authentication, malformed input, cancel', () 
     );
     // The worker let go of the job (its active-jobs gauge is back to 0) before we look for leftovers.
     await pollUntil('the worker to drop the job', async () => {
-      const text = await (await fetch(`${sys.worker(0).metricsUrl}/metrics`)).text();
-      return metricSum(text, 'mediaferry_active_jobs') === 0 ? true : undefined;
+      return (await scrapeMetric(sys.worker(0).metricsUrl, 'mediaferry_active_jobs')) === 0 ? true : undefined;
     });
     expect(await listOpenUploads(sys.ossAccount, bucket, key)).toEqual([]);
     expect((await sys.admin.listUploads(bucket)).filter((u) => u.key === key)).toEqual([]);

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectNoCrashes, expectNoSecrets, expectObjectMatches } from './support/expectations.js';
 import { expectAllSucceeded, waitForTerminal } from './support/job-waits.js';
 import { makeRandomFile, mib, type SourceFile } from './support/media-files.js';
+import { scrapeMetric } from './support/metrics.js';
 import { SourceServer } from './support/source-server.js';
 import { useSystem } from './support/use-system.js';
 import { verifySignature, WebhookReceiver } from './support/webhook-receiver.js';
@@ -122,11 +123,7 @@ describe('30 mixed jobs over 2 workers', () => {
 
     // Both workers took part (each reports uploaded bytes on its own /metrics).
     for (const w of sys.workers) {
-      const text = await (await fetch(`${w.metricsUrl}/metrics`)).text();
-      const uploaded = text
-        .split('\n')
-        .filter((l) => l.startsWith('mediaferry_upload_bytes_total'))
-        .reduce((n, l) => n + Number(l.split(' ').at(-1)), 0);
+      const uploaded = await scrapeMetric(w.metricsUrl, 'mediaferry_upload_bytes_total');
       expect(uploaded, `worker ${w.index} uploaded nothing`).toBeGreaterThan(0);
     }
     expectNoCrashes(sys);

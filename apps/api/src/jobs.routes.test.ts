@@ -1,4 +1,6 @@
 import path from 'node:path';
+import { closeRedis, createRedis } from '@mediaferry/queue';
+import { Worker } from 'bullmq';
 import { describe, expect, it } from 'vitest';
 import { auth, fileJob, TOKENS, useApi, view } from './test-support/api-fixture.js';
 
@@ -223,6 +225,48 @@ describe('reading, listing, cancel, retry', () => {
     const again = await api.request({ method: 'DELETE', url: `/v1/jobs/${job.id}`, headers: auth() });
     expect(again.statusCode).toBe(409);
     expect(again.json().error.code).toBe('CONFLICT');
+  });
+
+  it('sends job.canceled for a waiting job it removed, with the original callback URL', async () => {
+    const job = view(await api.createJob(fileJob(api, { callbackUrl: 'https://hooks.example.com/c?sig=1' })));
+    const res = await api.request({ method: 'DELETE', url: `/v1/jobs/${job.id}`, headers: auth() });
+    expect(res.statusCode).toBe(200);
+    const deliveries = await api.webhooks.queue.getJobs(['wait', 'delayed', 'prioritized']);
+    const mine = deliveries.filter((d) => d.data.jobId === job.id);
+    expect(mine).toHaveLength(1);
+    expect(mine[0]?.data).toMatchObject({ event: 'job.canceled', service: 'svc-a', callbackUrl: 'https://hooks.example.com/c?sig=1' });
+    expect(JSON.parse(mine[0]?.data.body ?? '{}').job).toMatchObject({ id: job.id, status: 'canceled' });
+  });
+
+  it('leaves a job that already ran (delayed for a retry) to a worker, promoted to run now', async () => {
+    const job = view(await api.createJob(fileJob(api, { callbackUrl: 'https://hooks.example.com/d' })));
+    // Play a worker's first attempt: take the job, then put it back for a retry later.
+    const connection = createRedis(api.redisServer.url, { role: 'worker' });
+    const worker = new Worker(api.queue.name, null, { connection, prefix: 'mfapi', autorun: false });
+    try {
+      const token = 'test-token';
+      const others = [];
+      let taken = await worker.getNextJob(token);
+      while (taken && taken.id !== job.id) {
+        others.push(taken);
+        taken = await worker.getNextJob(token);
+      }
+      for (const other of others) await other.moveToWait(token);
+      expect(taken?.id).toBe(job.id);
+      await taken?.moveToDelayed(Date.now() + 3_600_000, token);
+      expect(await (await api.queue.getJob(job.id))?.getState()).toBe('delayed');
+
+      const res = await api.request({ method: 'DELETE', url: `/v1/jobs/${job.id}`, headers: auth() });
+      expect(view(res).status).toBe('canceled');
+      const left = await api.queue.getJob(job.id);
+      expect(await left?.getState()).toBe('waiting');
+      // The worker that cleans up sends the webhook, not the API.
+      const deliveries = await api.webhooks.queue.getJobs(['wait', 'delayed', 'prioritized']);
+      expect(deliveries.filter((d) => d.data.jobId === job.id)).toHaveLength(0);
+    } finally {
+      await worker.close();
+      await closeRedis(connection);
+    }
   });
 
   it('retries a canceled or failed job under the same id, and refuses to retry a queued one', async () => {

@@ -1,11 +1,10 @@
-import { isIP } from 'node:net';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import { isIP } from 'node:net';
 import type { Logger } from 'pino';
 import { ADMIN_PREFIX, type AdminDeps, handleAdmin } from './admin/admin-routes.js';
 import type { RequestLog, RequestLogEntry } from './admin/request-log.js';
 import type { OssDeps } from './oss/oss-context.js';
-import { handleOss, type OssTarget } from './oss/oss-router.js';
-import { ossOperation } from './oss/oss-router.js';
+import { handleOss, type OssTarget, ossOperation } from './oss/oss-router.js';
 import { ossRequestId, vodRequestId } from './util/ids.js';
 import { handleVod, type VodRouterDeps } from './vod/vod-router.js';
 
@@ -55,7 +54,10 @@ function isRpc(req: IncomingMessage, pathname: string, query: URLSearchParams): 
   if (req.headers['x-acs-action'] !== undefined) return true;
   if (pathname !== '/') return false;
   if (query.has('Action')) return true;
-  return req.method === 'POST' && (req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded');
+  return (
+    req.method === 'POST' &&
+    (req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded')
+  );
 }
 
 function newLogEntry(log: RequestLog, service: 'oss' | 'vod', req: IncomingMessage): RequestLogEntry {
@@ -141,7 +143,8 @@ async function handle(deps: ServerDeps, req: IncomingMessage, res: ServerRespons
   }
   if (!target) {
     // Service-level (ListBuckets) or an undecodable path.
-    entry.operation = ossOperation(req.method ?? 'GET', undefined, queryMap) === 'ListObjects' ? 'ListBuckets' : 'Unknown';
+    entry.operation =
+      ossOperation(req.method ?? 'GET', undefined, queryMap) === 'ListObjects' ? 'ListBuckets' : 'Unknown';
     entry.errorCode = path === undefined ? 'InvalidURI' : 'NotImplemented';
     res.writeHead(path === undefined ? 400 : 501, {
       'Content-Type': 'application/xml',
@@ -150,7 +153,9 @@ async function handle(deps: ServerDeps, req: IncomingMessage, res: ServerRespons
     });
     res.end(
       `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${entry.errorCode}</Code><Message>${
-        path === undefined ? 'Could not parse the specified URI.' : 'The emulator does not implement ListBuckets.'
+        path === undefined
+          ? 'Could not parse the specified URI.'
+          : 'The emulator does not implement ListBuckets.'
       }</Message><RequestId>${entry.requestId}</RequestId><HostId>${hostname(req.headers.host)}</HostId></Error>`,
     );
     return;

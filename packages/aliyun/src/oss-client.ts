@@ -29,7 +29,12 @@ export interface OssResponseInfo {
 export interface OssRequestOptions {
   /** urllib timeout: `[connectMs, responseMs]`. */
   timeout?: number | [number, number];
-  ctx?: OssRequestContext;
+  /**
+   * A function returning the context, not the context itself: ali-oss deep-copies some options (e.g.
+   * in completeMultipartUpload), which would turn the AbortSignal into a plain object; functions are
+   * passed through as they are.
+   */
+  ctx?: () => OssRequestContext;
   mime?: string;
   headers?: Record<string, string>;
 }
@@ -118,14 +123,14 @@ export interface OssClientHandle {
 const sharedHttpAgent = new http.Agent({ keepAlive: true, scheduling: 'lifo' });
 const sharedHttpsAgent = new https.Agent({ keepAlive: true, scheduling: 'lifo' });
 
-type UrllibArgs = urllib.RequestOptions & { ctx?: OssRequestContext };
+type UrllibArgs = urllib.RequestOptions & { ctx?: () => OssRequestContext };
 type UrllibResult = { data: unknown; status: number; headers: Record<string, unknown>; res: unknown };
 
 /** urllib's `request()` with the agents pinned and per-request abort. */
 function signalAwareUrllib(httpAgent: http.Agent, httpsAgent: https.Agent) {
   return {
     request(url: string, args: UrllibArgs): Promise<UrllibResult> {
-      const ctx = args.ctx;
+      const ctx = typeof args.ctx === 'function' ? args.ctx() : undefined;
       const signal = ctx?.signal;
       return new Promise<UrllibResult>((resolve, reject) => {
         if (signal?.aborted) {
@@ -202,7 +207,7 @@ class OssClientHandleImpl implements OssClientHandle {
   }
 
   requestOptions(ctx: OssRequestContext): OssRequestOptions {
-    return { timeout: this.#timeout, ctx };
+    return { timeout: this.#timeout, ctx: () => ctx };
   }
 }
 

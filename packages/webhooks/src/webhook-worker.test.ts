@@ -3,6 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { JobView } from '@mediaferry/core';
 import { type RedisServer, startRedisServer } from '@mediaferry/testkit';
+import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WebhookDispatcher } from './webhook-dispatcher.js';
 import { verifyWebhookSignature } from './webhook-signature.js';
@@ -260,6 +261,31 @@ describe('webhook delivery', () => {
       delayed: 0,
     });
     expect(receiver.received).toHaveLength(1);
+  });
+
+  it('gives up on enqueueing after enqueueTimeoutMs when Redis is down, instead of hanging the caller', async () => {
+    setup();
+    const own = await startRedisServer();
+    const connection = new Redis({ host: '127.0.0.1', port: own.port, maxRetriesPerRequest: null });
+    const stranded = new WebhookDispatcher({
+      connection,
+      prefix: 'down',
+      enqueueTimeoutMs: 200,
+    });
+    try {
+      await stranded.queue.waitUntilReady();
+      await own.kill();
+      await expect(
+        stranded.enqueue({
+          service: 'svc-a',
+          callbackUrl: 'https://hooks.example/x',
+          job: jobView('job_down'),
+        }),
+      ).rejects.toMatchObject({ name: 'TimeoutError' });
+    } finally {
+      await own.stop();
+      connection.disconnect(); // stops reconnecting; queue.close() would wait for the dead Redis
+    }
   });
 
   it('refuses to enqueue a job that has not ended', async () => {

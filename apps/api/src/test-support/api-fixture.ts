@@ -13,6 +13,7 @@ import {
 } from '@mediaferry/queue';
 import { assertSourceAllowed, type SourcePolicy } from '@mediaferry/sources';
 import { createLogger } from '@mediaferry/telemetry';
+import { WebhookDispatcher } from '@mediaferry/webhooks';
 import { makeTempDir, type RedisServer, startRedisServer, type TempDir } from '@mediaferry/testkit';
 import type { Queue } from 'bullmq';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
@@ -32,6 +33,7 @@ export interface ApiFixture {
   redis: Redis;
   store: JobStore;
   queue: Queue<UploadJobData, unknown, string>;
+  webhooks: WebhookDispatcher;
   media: TempDir;
   /** An existing file under the allowed root. */
   filePath: string;
@@ -71,6 +73,7 @@ export function useApi(options: ApiOptions = {}): ApiFixture {
     events = new JobEventBus(subscriber, fixture.store.keys);
     fixture.queue = createUploadQueue(fixture.redis, { prefix });
     fixture.queue.on('error', () => {});
+    fixture.webhooks = new WebhookDispatcher({ connection: fixture.redis, prefix });
     const policy: SourcePolicy = {
       fileRoots: [fixture.media.path],
       allowPrivate: false,
@@ -104,6 +107,7 @@ export function useApi(options: ApiOptions = {}): ApiFixture {
       events,
       logger,
       checkSource: (source, signal) => assertSourceAllowed(source, policy, signal),
+      webhooks: fixture.webhooks,
       options,
     });
     fixture.request = (o) => fixture.app.inject(o);
@@ -118,6 +122,7 @@ export function useApi(options: ApiOptions = {}): ApiFixture {
   afterAll(async () => {
     await fixture.app?.close();
     await fixture.queue?.close().catch(() => {});
+    await fixture.webhooks?.close().catch(() => {});
     await events?.close();
     for (const c of connections) await closeRedis(c);
     await fixture.redisServer?.stop();

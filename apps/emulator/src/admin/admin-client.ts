@@ -67,7 +67,8 @@ export class EmulatorAdminClient {
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
     const json = (await res.json().catch(() => ({}))) as Record<string, unknown>;
-    if (!res.ok) throw new EmulatorAdminError(res.status, String(json.error ?? `admin call failed: ${res.status}`));
+    if (!res.ok)
+      throw new EmulatorAdminError(res.status, String(json.error ?? `admin call failed: ${res.status}`));
     return json as T;
   }
 
@@ -81,7 +82,9 @@ export class EmulatorAdminClient {
   }
 
   /** The next `count` UploadPart requests (on `key`, if given) fail with `status` + OSS `code`. */
-  failUploadParts(o: { count?: number; status?: number; code?: string; message?: string; key?: string } = {}) {
+  failUploadParts(
+    o: { count?: number; status?: number; code?: string; message?: string; key?: string } = {},
+  ) {
     return this.injectFault({
       service: 'oss',
       operation: 'UploadPart',
@@ -119,7 +122,9 @@ export class EmulatorAdminClient {
   }
 
   /** The next `count` VOD calls (of `action`, if given) fail, e.g. 503 `ServiceUnavailable` or 400 `Throttling.User`. */
-  failVodCalls(o: { count?: number; status?: number; code?: string; message?: string; action?: string } = {}) {
+  failVodCalls(
+    o: { count?: number; status?: number; code?: string; message?: string; action?: string } = {},
+  ) {
     return this.injectFault({
       service: 'vod',
       ...(o.action === undefined ? {} : { operation: o.action }),
@@ -181,13 +186,21 @@ export class EmulatorAdminClient {
   }
 
   async listObjects(bucket: string): Promise<AdminObjectView[]> {
-    return (await this.#call<{ objects: AdminObjectView[] }>('GET', `/buckets/${encodeURIComponent(bucket)}/objects`))
-      .objects;
+    return (
+      await this.#call<{ objects: AdminObjectView[] }>(
+        'GET',
+        `/buckets/${encodeURIComponent(bucket)}/objects`,
+      )
+    ).objects;
   }
 
   async listUploads(bucket: string): Promise<AdminUploadView[]> {
-    return (await this.#call<{ uploads: AdminUploadView[] }>('GET', `/buckets/${encodeURIComponent(bucket)}/uploads`))
-      .uploads;
+    return (
+      await this.#call<{ uploads: AdminUploadView[] }>(
+        'GET',
+        `/buckets/${encodeURIComponent(bucket)}/uploads`,
+      )
+    ).uploads;
   }
 
   async media(id: string): Promise<AdminMediaView> {

@@ -1,8 +1,8 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FaultInjector, FaultRuleInput } from '../faults/fault-injector.js';
-import type { CredentialStore } from '../sts/credential-store.js';
 import type { ObjectStore } from '../storage/object-store.js';
+import type { CredentialStore } from '../sts/credential-store.js';
 import { BodyTooLargeError, readSmallBody } from '../util/read-body.js';
 import type { Media, MediaStore } from '../vod/media-store.js';
 import type { RequestLog } from './request-log.js';
@@ -51,7 +51,8 @@ async function jsonBody(req: IncomingMessage): Promise<Record<string, unknown>> 
   if (raw.length === 0) return {};
   try {
     const parsed = JSON.parse(raw.toString('utf8'));
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not an object');
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+      throw new Error('not an object');
     return parsed as Record<string, unknown>;
   } catch {
     throw new AdminError(400, 'body must be a JSON object');
@@ -85,7 +86,8 @@ export async function handleAdmin(
   deps: AdminDeps,
 ): Promise<void> {
   try {
-    if (!authorized(req, deps.adminToken)) throw new AdminError(401, 'admin token required (Authorization: Bearer …)');
+    if (!authorized(req, deps.adminToken))
+      throw new AdminError(401, 'admin token required (Authorization: Bearer …)');
     const route = pathname.slice(ADMIN_PREFIX.length) || '/';
     const method = req.method ?? 'GET';
     const parts = route.split('/').filter(Boolean).map(decodeURIComponent);
@@ -94,7 +96,10 @@ export async function handleAdmin(
     if (a === 'faults' && parts.length === 1) {
       if (method === 'GET') {
         const t = deps.faults.throttle;
-        return send(res, 200, { rules: deps.faults.list(), throttle: t ? { bytesPerSecond: t.bytesPerSecond } : null });
+        return send(res, 200, {
+          rules: deps.faults.list(),
+          throttle: t ? { bytesPerSecond: t.bytesPerSecond } : null,
+        });
       }
       if (method === 'POST') {
         try {
@@ -159,7 +164,12 @@ export async function handleAdmin(
             initiated: u.initiated.toISOString(),
             parts: [...u.parts.values()]
               .sort((x, y) => x.partNumber - y.partNumber)
-              .map((p) => ({ partNumber: p.partNumber, size: p.size, etag: p.etag, crc64: p.crc64.toString() })),
+              .map((p) => ({
+                partNumber: p.partNumber,
+                size: p.size,
+                etag: p.etag,
+                crc64: p.crc64.toString(),
+              })),
           })),
         });
       }

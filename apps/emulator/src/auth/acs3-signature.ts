@@ -64,7 +64,10 @@ export function acs3CanonicalRequest(
 }
 
 /** The string to sign, and the hex signature a secret gives it. */
-export function acs3Sign(secret: string, canonicalRequest: string): { stringToSign: string; signature: string } {
+export function acs3Sign(
+  secret: string,
+  canonicalRequest: string,
+): { stringToSign: string; signature: string } {
   const stringToSign = `${ACS3_ALGORITHM}\n${sha256Hex(canonicalRequest)}`;
   return { stringToSign, signature: createHmac('sha256', secret).update(stringToSign).digest('hex') };
 }

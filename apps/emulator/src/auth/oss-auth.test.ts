@@ -41,7 +41,13 @@ describe('OSS V1 string to sign', () => {
   });
 
   it('prefers Date over x-oss-date and signs bare sub-resources by name', () => {
-    const s = ossStringToSign('GET', { date: 'D1', 'x-oss-date': 'D2' }, 'b', undefined, new Map([['uploads', '']]));
+    const s = ossStringToSign(
+      'GET',
+      { date: 'D1', 'x-oss-date': 'D2' },
+      'b',
+      undefined,
+      new Map([['uploads', '']]),
+    );
     expect(s.split('\n')[3]).toBe('D1');
     expect(canonicalizedResource('b', undefined, new Map([['uploads', '']]))).toBe('/b/?uploads');
   });
@@ -58,9 +64,16 @@ describe('OSS credential checks with the real ali-oss', () => {
 
   it('refuses a wrong account secret (SignatureDoesNotMatch) and an unknown key (InvalidAccessKeyId)', async () => {
     const wrong = await rejectionOf(() =>
-      ossForAccount(emu, 'mediaferry-local', { accessKeySecret: 'not-the-secret' }).put('a.txt', Buffer.from('x')),
+      ossForAccount(emu, 'mediaferry-local', { accessKeySecret: 'not-the-secret' }).put(
+        'a.txt',
+        Buffer.from('x'),
+      ),
     );
-    expect(wrong).toMatchObject({ status: 403, code: 'SignatureDoesNotMatch', name: 'SignatureDoesNotMatchError' });
+    expect(wrong).toMatchObject({
+      status: 403,
+      code: 'SignatureDoesNotMatch',
+      name: 'SignatureDoesNotMatchError',
+    });
     const unknown = await rejectionOf(() =>
       ossForAccount(emu, 'mediaferry-local', { accessKeyId: 'nobody' }).put('a.txt', Buffer.from('x')),
     );
@@ -74,9 +87,13 @@ describe('OSS credential checks with the real ali-oss', () => {
       ossForUpload(a, { accessKeySecret: 'wrong' }).put(a.key, Buffer.from('x')),
     );
     expect(wrongSecret.code).toBe('SignatureDoesNotMatch');
-    const mismatch = await rejectionOf(() => ossForUpload({ ...a, securityToken: b.securityToken }).put(a.key, Buffer.from('x')));
+    const mismatch = await rejectionOf(() =>
+      ossForUpload({ ...a, securityToken: b.securityToken }).put(a.key, Buffer.from('x')),
+    );
     expect(mismatch).toMatchObject({ status: 403, code: 'AccessKeyIdAndSecurityTokenNotMatch' });
-    const forged = await rejectionOf(() => ossForUpload({ ...a, securityToken: 'CAISforged' }).put(a.key, Buffer.from('x')));
+    const forged = await rejectionOf(() =>
+      ossForUpload({ ...a, securityToken: 'CAISforged' }).put(a.key, Buffer.from('x')),
+    );
     expect(forged).toMatchObject({ status: 403, code: 'InvalidSecurityToken', ecCode: '0002-00000008' });
     const noToken = await rejectionOf(() =>
       ossForAccount(emu, a.bucket, { accessKeyId: a.accessKeyId, accessKeySecret: a.accessKeySecret }).put(
@@ -103,7 +120,9 @@ describe('OSS credential checks with the real ali-oss', () => {
     // The account owns every bucket: it reads and lists the VOD object.
     const owner = ossForAccount(emu, emu.vodBucket);
     expect((await owner.get(a.key)).content.toString()).toBe('mine');
-    expect((await owner.list({ prefix: a.key, 'max-keys': 10 }, {})).objects?.map((o) => o.name)).toEqual([a.key]);
+    expect((await owner.list({ prefix: a.key, 'max-keys': 10 }, {})).objects?.map((o) => o.name)).toEqual([
+      a.key,
+    ]);
   });
 
   it('refuses an expired token (expire-now knob) and accepts the refreshed credential', async () => {
@@ -112,7 +131,9 @@ describe('OSS credential checks with the real ali-oss', () => {
     expect(await emu.admin.expireCredentials()).toBeGreaterThan(0);
     const expired = await rejectionOf(() => ossForUpload(t).put(t.key, Buffer.from('after')));
     expect(expired).toMatchObject({ status: 403, code: 'SecurityTokenExpired', ecCode: '0002-00000007' });
-    const refreshed = decodeUpload(await callVod(vodClient(emu), 'RefreshUploadVideo', { VideoId: t.mediaId }));
+    const refreshed = decodeUpload(
+      await callVod(vodClient(emu), 'RefreshUploadVideo', { VideoId: t.mediaId }),
+    );
     expect(refreshed.key).toBe(t.key);
     expect(refreshed.accessKeyId).not.toBe(t.accessKeyId);
     await ossForUpload(refreshed).put(t.key, Buffer.from('after'));

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { CredentialStore } from '../sts/credential-store.js';
 import { MAX_CLOCK_SKEW_MS } from '../util/time.js';
-import { VodError, vodErrors } from '../vod/vod-error.js';
+import { vodErrors } from '../vod/vod-error.js';
 import { acs3CanonicalRequest, acs3Sign, parseAcs3Authorization, sha256Hex } from './acs3-signature.js';
 import { signaturesEqual } from './oss-signature.js';
 import { rpcV1Sign, rpcV1StringToSign } from './rpc-v1-signature.js';
@@ -17,7 +17,14 @@ export interface VodAuthRequest {
 }
 
 /** Headers the gateway insists are covered by an ACS3 signature. */
-const REQUIRED_SIGNED = ['host', 'x-acs-action', 'x-acs-version', 'x-acs-date', 'x-acs-signature-nonce', 'x-acs-content-sha256'];
+const REQUIRED_SIGNED = [
+  'host',
+  'x-acs-action',
+  'x-acs-version',
+  'x-acs-date',
+  'x-acs-signature-nonce',
+  'x-acs-content-sha256',
+];
 const ISO_SECONDS = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/;
 
 /**
@@ -53,7 +60,8 @@ export class VodAuthenticator {
     const headers = r.req.headers;
     for (const name of REQUIRED_SIGNED) {
       if (headers[name] === undefined) throw vodErrors.incompleteSignature(`Missing header ${name}.`);
-      if (!auth.signedHeaders.includes(name)) throw vodErrors.incompleteSignature(`Header ${name} is not signed.`);
+      if (!auth.signedHeaders.includes(name))
+        throw vodErrors.incompleteSignature(`Header ${name} is not signed.`);
     }
     for (const name of Object.keys(headers)) {
       if (name.startsWith('x-acs-') && !auth.signedHeaders.includes(name)) {
@@ -67,7 +75,8 @@ export class VodAuthenticator {
     const { secret, isSts } = this.#secretFor(auth.accessKeyId, token, now);
     const canonical = acs3CanonicalRequest(r.req, r.pathname, r.query, auth.signedHeaders, hashedPayload);
     const { stringToSign, signature } = acs3Sign(secret, canonical);
-    if (!signaturesEqual(signature, auth.signature.toLowerCase())) throw vodErrors.signatureDoesNotMatch(stringToSign);
+    if (!signaturesEqual(signature, auth.signature.toLowerCase()))
+      throw vodErrors.signatureDoesNotMatch(stringToSign);
     this.#useNonce(headers['x-acs-signature-nonce'] as string, now);
     if (isSts) throw vodErrors.forbidden();
     return auth.accessKeyId;
@@ -102,7 +111,11 @@ export class VodAuthenticator {
     if (Math.abs(now - t) > MAX_CLOCK_SKEW_MS) throw vodErrors.timestampExpired();
   }
 
-  #secretFor(accessKeyId: string, token: string | undefined, now: number): { secret: string; isSts: boolean } {
+  #secretFor(
+    accessKeyId: string,
+    token: string | undefined,
+    now: number,
+  ): { secret: string; isSts: boolean } {
     if (token !== undefined && token !== '') {
       const c = this.sts.byToken(token);
       if (!c) throw vodErrors.tokenMalformed();
@@ -110,7 +123,8 @@ export class VodAuthenticator {
       if (c.expiresAt <= now) throw vodErrors.tokenExpired();
       return { secret: c.accessKeySecret, isSts: true };
     }
-    if (accessKeyId === this.account.accessKeyId) return { secret: this.account.accessKeySecret, isSts: false };
+    if (accessKeyId === this.account.accessKeyId)
+      return { secret: this.account.accessKeySecret, isSts: false };
     throw vodErrors.accessKeyNotFound();
   }
 
@@ -124,4 +138,3 @@ export class VodAuthenticator {
     this.#nonces.set(nonce, now + MAX_CLOCK_SKEW_MS);
   }
 }
-

@@ -87,7 +87,11 @@ describe('VOD upload-complete callbacks', () => {
     const t = decodeUpload(body);
     await ossForUpload(t).put(t.key, testData(1000));
     const [first, second] = await hooks.waitFor(2);
-    expect(first!.body).toMatchObject({ EventType: 'ImageUploadComplete', ImageId: t.mediaId, Status: 'success' });
+    expect(first!.body).toMatchObject({
+      EventType: 'ImageUploadComplete',
+      ImageId: t.mediaId,
+      Status: 'success',
+    });
     expect(second!.body).toEqual(first!.body);
   });
 
@@ -98,7 +102,11 @@ describe('VOD upload-complete callbacks', () => {
     await ossForUpload(t).put(t.key, testData(10));
     // A media with a callback, completed afterwards, is delivered alone: the first had none queued.
     const withHook = decodeUpload(
-      await callVod(vodClient(emu), 'CreateUploadVideo', { Title: 'w', FileName: 'w.mp4', UserData: userData(hooks.url) }),
+      await callVod(vodClient(emu), 'CreateUploadVideo', {
+        Title: 'w',
+        FileName: 'w.mp4',
+        UserData: userData(hooks.url),
+      }),
     );
     await ossForUpload(withHook).put(withHook.key, testData(10));
     const deliveries = await hooks.waitFor(1);

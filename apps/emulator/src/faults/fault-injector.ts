@@ -111,7 +111,8 @@ function validateAction(a: FaultAction): void {
     case 'reset':
       return;
     case 'cut':
-      if (!Number.isInteger(a.afterBytes) || a.afterBytes < 0) throw new RangeError('cut.afterBytes must be >= 0');
+      if (!Number.isInteger(a.afterBytes) || a.afterBytes < 0)
+        throw new RangeError('cut.afterBytes must be >= 0');
       return;
     case 'delay':
       if (!(a.ms >= 0)) throw new RangeError('delay.ms must be >= 0');

@@ -53,7 +53,12 @@ export function listMultipartUploads(ctx: OssContext): void {
         prefixes.push({ Prefix: cp });
       }
     } else {
-      items.push({ Key: u.key, UploadId: u.uploadId, StorageClass: 'Standard', Initiated: isoMillis(u.initiated) });
+      items.push({
+        Key: u.key,
+        UploadId: u.uploadId,
+        StorageClass: 'Standard',
+        Initiated: isoMillis(u.initiated),
+      });
     }
     nextKey = u.key;
     nextUploadId = u.uploadId;

@@ -49,7 +49,10 @@ export function parsePartNumber(raw: string | undefined): number {
  * UploadPart: the body streams to its own file (MD5 + CRC-64 on the way); re-sending a number replaces
  * the part. With `skipPartMd5` the ETag is derived from CRC and size instead of an MD5 (bench mode).
  */
-export async function uploadPart(ctx: OssContext, body: AsyncIterable<Buffer> = requestBody(ctx)): Promise<void> {
+export async function uploadPart(
+  ctx: OssContext,
+  body: AsyncIterable<Buffer> = requestBody(ctx),
+): Promise<void> {
   const { store, skipPartMd5 } = ctx.deps;
   const partNumber = parsePartNumber(ctx.query.get('partNumber'));
   const target = upload(ctx);
@@ -100,7 +103,9 @@ export function parseCompleteBody(xml: string): RequestedPart[] {
   } catch {
     throw ossErrors.malformedXml();
   }
-  const root = (doc as Record<string, unknown>)?.CompleteMultipartUpload as Record<string, unknown> | undefined;
+  const root = (doc as Record<string, unknown>)?.CompleteMultipartUpload as
+    | Record<string, unknown>
+    | undefined;
   const parts = root?.Part;
   if (!Array.isArray(parts) || parts.length === 0) throw ossErrors.malformedXml();
   return parts.map((p: Record<string, unknown>) => {
@@ -128,7 +133,10 @@ export async function completeMultipartUpload(ctx: OssContext): Promise<void> {
   }
   ctx.log.bytes = body.length;
   if (expectedMd5 && !expectedMd5.equals(createHash('md5').update(body).digest())) {
-    throw ossErrors.badDigest(expectedMd5.toString('base64'), createHash('md5').update(body).digest('base64'));
+    throw ossErrors.badDigest(
+      expectedMd5.toString('base64'),
+      createHash('md5').update(body).digest('base64'),
+    );
   }
   let selected: StoredPart[];
   if (ctx.req.headers['x-oss-complete-all'] === 'yes') {
@@ -142,7 +150,8 @@ export async function completeMultipartUpload(ctx: OssContext): Promise<void> {
       if (r.number <= previous) throw ossErrors.invalidPartOrder();
       previous = r.number;
       const part = target.parts.get(r.number);
-      if (!part || normalizeEtag(part.etag) !== normalizeEtag(r.etag)) throw ossErrors.invalidPart(r.number, r.etag);
+      if (!part || normalizeEtag(part.etag) !== normalizeEtag(r.etag))
+        throw ossErrors.invalidPart(r.number, r.etag);
       selected.push(part);
     }
   }

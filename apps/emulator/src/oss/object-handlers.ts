@@ -2,7 +2,12 @@ import type { OutgoingHttpHeaders } from 'node:http';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { throttled } from '../faults/throttle.js';
-import { BlobTooLargeError, IncompleteBodyError, type WrittenBlob, writeBlob } from '../storage/blob-writer.js';
+import {
+  BlobTooLargeError,
+  IncompleteBodyError,
+  type WrittenBlob,
+  writeBlob,
+} from '../storage/blob-writer.js';
 import { parseRange, readSegments } from '../storage/object-reader.js';
 import type { ObjectRecord } from '../storage/object-store.js';
 import { httpDate } from '../util/time.js';
@@ -56,7 +61,11 @@ export async function putObject(ctx: OssContext): Promise<void> {
   const key = ctx.key!;
   if (ctx.req.headers['x-oss-copy-source'] !== undefined) throw ossErrors.notImplemented('CopyObject');
   if (ctx.req.headers['x-oss-forbid-overwrite'] === 'true' && store.getObject(ctx.bucket, key)) {
-    throw new OssError(409, 'FileAlreadyExists', 'The object you specified already exists and can not be overwritten.');
+    throw new OssError(
+      409,
+      'FileAlreadyExists',
+      'The object you specified already exists and can not be overwritten.',
+    );
   }
   const expectedMd5 = contentMd5(ctx.req);
   const contentType = ctx.req.headers['content-type'] || 'application/octet-stream';
@@ -165,10 +174,7 @@ export async function getObject(ctx: OssContext): Promise<void> {
     ctx.res.writeHead(status, headers);
     const log = ctx.log;
     const body = throttled(readSegments(segments, start, end), () => faults.throttle);
-    await pipeline(
-      Readable.from(countOut(body, log), { objectMode: false }),
-      ctx.res,
-    );
+    await pipeline(Readable.from(countOut(body, log), { objectMode: false }), ctx.res);
   } finally {
     store.release(segments);
   }

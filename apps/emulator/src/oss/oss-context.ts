@@ -139,5 +139,9 @@ export function quoteEtag(hex: string): string {
 
 /** ETags compare without quotes and case (clients echo them in various forms). */
 export function normalizeEtag(etag: string): string {
-  return etag.trim().replace(/^"|"$/g, '').replace(/^&quot;|&quot;$/g, '').toUpperCase();
+  return etag
+    .trim()
+    .replace(/^"|"$/g, '')
+    .replace(/^&quot;|&quot;$/g, '')
+    .toUpperCase();
 }

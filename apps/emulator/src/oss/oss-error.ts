@@ -16,7 +16,8 @@ export class OssError extends Error {
 export const ossErrors = {
   noSuchBucket: (bucket: string) =>
     new OssError(404, 'NoSuchBucket', 'The specified bucket does not exist.', { BucketName: bucket }),
-  noSuchKey: (key: string) => new OssError(404, 'NoSuchKey', 'The specified key does not exist.', { Key: key }),
+  noSuchKey: (key: string) =>
+    new OssError(404, 'NoSuchKey', 'The specified key does not exist.', { Key: key }),
   noSuchUpload: (uploadId: string) =>
     new OssError(
       404,
@@ -66,8 +67,7 @@ export const ossErrors = {
       'MalformedXML',
       'The XML you provided was not well-formed or did not validate against our published schema.',
     ),
-  invalidDigest: () =>
-    new OssError(400, 'InvalidDigest', 'The Content-MD5 you specified was invalid.'),
+  invalidDigest: () => new OssError(400, 'InvalidDigest', 'The Content-MD5 you specified was invalid.'),
   badDigest: (expected: string, calculated: string) =>
     new OssError(400, 'BadDigest', 'The Content-MD5 you specified did not match what we received.', {
       ExpectedDigest: expected,
@@ -85,9 +85,14 @@ export const ossErrors = {
   accessDenied: (message = 'You have no right to access this object because of bucket acl.') =>
     new OssError(403, 'AccessDenied', message),
   invalidAccessKeyId: (accessKeyId: string) =>
-    new OssError(403, 'InvalidAccessKeyId', 'The OSS Access Key Id you provided does not exist in our records.', {
-      OSSAccessKeyId: accessKeyId,
-    }),
+    new OssError(
+      403,
+      'InvalidAccessKeyId',
+      'The OSS Access Key Id you provided does not exist in our records.',
+      {
+        OSSAccessKeyId: accessKeyId,
+      },
+    ),
   securityTokenExpired: (token: string) =>
     new OssError(
       403,
@@ -130,7 +135,11 @@ export const ossErrors = {
       403,
       'RequestTimeTooSkewed',
       'The difference between the request time and the current time is too large.',
-      { RequestTime: requestTime, ServerTime: new Date().toUTCString(), MaxAllowedSkewMilliseconds: '900000' },
+      {
+        RequestTime: requestTime,
+        ServerTime: new Date().toUTCString(),
+        MaxAllowedSkewMilliseconds: '900000',
+      },
     ),
   notImplemented: (what: string) =>
     new OssError(501, 'NotImplemented', `The emulator does not implement ${what}.`),
@@ -138,6 +147,5 @@ export const ossErrors = {
     new OssError(405, 'MethodNotAllowed', 'The specified method is not allowed against this resource.'),
   incompleteBody: () =>
     new OssError(400, 'IncompleteBody', 'The request body is smaller than the Content-Length you specified.'),
-  internal: () =>
-    new OssError(500, 'InternalError', 'We encountered an internal error. Please try again.'),
+  internal: () => new OssError(500, 'InternalError', 'We encountered an internal error. Please try again.'),
 };

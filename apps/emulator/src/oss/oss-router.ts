@@ -20,10 +20,17 @@ import { OssError, ossErrors } from './oss-error.js';
 const UNSUPPORTED_SUBRESOURCES = ['acl', 'tagging', 'symlink', 'restore', 'append', 'versions', 'versionId'];
 
 /** The OSS API operation a request is, by method, key presence and sub-resources. */
-export function ossOperation(method: string, key: string | undefined, q: ReadonlyMap<string, string>): string {
+export function ossOperation(
+  method: string,
+  key: string | undefined,
+  q: ReadonlyMap<string, string>,
+): string {
   if (key === undefined) {
     if (method === 'GET' && q.has('uploads')) return 'ListMultipartUploads';
-    if (method === 'GET' && ![...q.keys()].some((k) => k === 'acl' || k === 'location' || k === 'bucketInfo')) {
+    if (
+      method === 'GET' &&
+      ![...q.keys()].some((k) => k === 'acl' || k === 'location' || k === 'bucketInfo')
+    ) {
       return 'ListObjects';
     }
     return 'Unsupported';
@@ -133,7 +140,13 @@ export async function handleOss(
   try {
     if (!deps.store.hasBucket(target.bucket)) throw ossErrors.noSuchBucket(target.bucket);
     if (target.key !== undefined) validateKey(target.key);
-    const principal = deps.auth.authenticate({ method, headers: req.headers, bucket: target.bucket, key: target.key, query });
+    const principal = deps.auth.authenticate({
+      method,
+      headers: req.headers,
+      bucket: target.bucket,
+      key: target.key,
+      query,
+    });
     ctx.principal = principal;
     deps.auth.authorize(principal, target.bucket, target.key);
     const faults = deps.faults.match('oss', ctx.operation, target.key);
@@ -160,11 +173,17 @@ export async function handleOss(
 }
 
 /** Applies an injected fault; true when the request is finished (answered or dropped). */
-async function applyFault(ctx: OssContext, action: Exclude<FaultAction, { kind: 'delay' }>): Promise<boolean> {
+async function applyFault(
+  ctx: OssContext,
+  action: Exclude<FaultAction, { kind: 'delay' }>,
+): Promise<boolean> {
   switch (action.kind) {
     case 'fail':
       await drainBody(ctx.req);
-      sendOssError(ctx, new OssError(action.status, action.code, action.message ?? `Injected ${action.code}.`));
+      sendOssError(
+        ctx,
+        new OssError(action.status, action.code, action.message ?? `Injected ${action.code}.`),
+      );
       return true;
     case 'reset':
       ctx.log.errorCode = 'ConnectionReset';

@@ -21,7 +21,11 @@ export async function* readSegments(
     if (segStart > end) break;
     const from = Math.max(start, segStart) - segStart;
     const to = Math.min(end, segEnd) - segStart;
-    yield* createReadStream(segment.file, { start: from, end: to, highWaterMark: READ_CHUNK }) as AsyncIterable<Buffer>;
+    yield* createReadStream(segment.file, {
+      start: from,
+      end: to,
+      highWaterMark: READ_CHUNK,
+    }) as AsyncIterable<Buffer>;
   }
 }
 
@@ -35,7 +39,10 @@ export interface ByteRange {
  * Parses `Range: bytes=a-b | a- | -n` against `size` as OSS does: a syntactically invalid or
  * multi-range header is ignored (whole object, 200) → `undefined`; a start beyond the end → 'unsatisfiable'.
  */
-export function parseRange(header: string | undefined, size: number): ByteRange | 'unsatisfiable' | undefined {
+export function parseRange(
+  header: string | undefined,
+  size: number,
+): ByteRange | 'unsatisfiable' | undefined {
   if (!header) return undefined;
   const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
   if (!m || (m[1] === '' && m[2] === '')) return undefined;

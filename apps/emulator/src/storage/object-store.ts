@@ -149,7 +149,12 @@ export class ObjectStore {
     return [...objects.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }
 
-  initiateUpload(bucket: string, key: string, contentType: string, meta: Record<string, string>): MultipartUpload {
+  initiateUpload(
+    bucket: string,
+    key: string,
+    contentType: string,
+    meta: Record<string, string>,
+  ): MultipartUpload {
     const upload: MultipartUpload = {
       uploadId: newUploadId(),
       bucket,

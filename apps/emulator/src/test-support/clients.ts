@@ -1,6 +1,6 @@
+import { Readable } from 'node:stream';
 import OpenApiModule, { $OpenApiUtil, OpenApiUtil } from '@alicloud/openapi-core';
 import * as $dara from '@darabonba/typescript';
-import { Readable } from 'node:stream';
 import OSS from 'ali-oss';
 import type { Emulator } from '../emulator.js';
 
@@ -139,13 +139,21 @@ export async function createVideo(
   emu: Emulator,
   query: Record<string, unknown> = {},
 ): Promise<UploadTarget & { body: VodBody }> {
-  const body = await callVod(vodClient(emu), 'CreateUploadVideo', { Title: 'clip', FileName: 'clip.mp4', ...query });
+  const body = await callVod(vodClient(emu), 'CreateUploadVideo', {
+    Title: 'clip',
+    FileName: 'clip.mp4',
+    ...query,
+  });
   return { ...decodeUpload(body), body };
 }
 
 /** ali-oss internals the tests use to send exactly the bytes they want, still signed by ali-oss. */
 interface OssInternals {
-  _objectRequestParams(method: string, name: string, options: Record<string, unknown>): Record<string, unknown>;
+  _objectRequestParams(
+    method: string,
+    name: string,
+    options: Record<string, unknown>,
+  ): Record<string, unknown>;
   _uploadPart(
     name: string,
     uploadId: string,
@@ -153,11 +161,19 @@ interface OssInternals {
     data: { stream: Readable; size: number },
     options?: Record<string, unknown>,
   ): Promise<{ etag: string; res: { status: number; headers: Record<string, string> } }>;
-  request(params: Record<string, unknown>): Promise<{ res: { status: number; headers: Record<string, string> }; data: unknown }>;
+  request(
+    params: Record<string, unknown>,
+  ): Promise<{ res: { status: number; headers: Record<string, string> }; data: unknown }>;
 }
 
 /** UploadPart of an in-memory buffer (streamed, as ali-oss streams parts). */
-export async function uploadPartBuffer(oss: OSS, key: string, uploadId: string, partNo: number, data: Buffer) {
+export async function uploadPartBuffer(
+  oss: OSS,
+  key: string,
+  uploadId: string,
+  partNo: number,
+  data: Buffer,
+) {
   return (oss as unknown as OssInternals)._uploadPart(key, uploadId, partNo, {
     stream: Readable.from([data]),
     size: data.length,
@@ -183,11 +199,23 @@ export function completeXml(parts: { number: number; etag: string }[]): string {
 }
 
 /** Runs `fn`, expecting it to throw; returns the error (fails the test if it resolves). */
-export async function rejectionOf(fn: () => Promise<unknown>): Promise<Record<string, any>> {
+export async function rejectionOf(fn: () => Promise<unknown>): Promise<LooseResult> {
   try {
     await fn();
   } catch (err) {
-    return err as Record<string, any>;
+    return err as LooseResult;
   }
   throw new Error('expected a rejection, but the call succeeded');
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: @types/ali-oss misdescribes listParts (strings, object-or-array)
+export type LooseResult = Record<string, any>;
+
+/** `oss.listParts` as ali-oss really returns it (XML text values; one part → an object, not an array). */
+export function listParts(oss: OSS, key: string, uploadId: string, query: Record<string, string> = {}) {
+  return (oss as unknown as { listParts(k: string, u: string, q: object): Promise<LooseResult> }).listParts(
+    key,
+    uploadId,
+    query,
+  );
 }

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { CallbackSender } from '../callbacks/callback-sender.js';
-import type { CredentialStore } from '../sts/credential-store.js';
 import type { ObjectStore } from '../storage/object-store.js';
+import type { CredentialStore } from '../sts/credential-store.js';
 import { randomHex } from '../util/ids.js';
 import { isoSeconds } from '../util/time.js';
 import type { Media, MediaKind, MediaStore } from './media-store.js';
@@ -113,14 +113,16 @@ const createUploadVideo: Action = (deps, p) => {
 const refreshUploadVideo: Action = (deps, p) => {
   const id = p.required('VideoId');
   const media = deps.media.get(id);
-  if (!media || media.kind !== 'video') throw vodErrors.videoNotFound();
+  if (media?.kind !== 'video') throw vodErrors.videoNotFound();
   return { VideoId: id, ...uploadCredentials(deps, media), mediaId: id };
 };
 
 const createUploadImage: Action = (deps, p) => {
   const imageType = p.oneOf('ImageType', ['default', 'cover'], true)!;
   const originalFileName = p.text('OriginalFileName', 1024);
-  const fromName = originalFileName ? /\.([A-Za-z0-9]+)$/.exec(originalFileName)?.[1]?.toLowerCase() : undefined;
+  const fromName = originalFileName
+    ? /\.([A-Za-z0-9]+)$/.exec(originalFileName)?.[1]?.toLowerCase()
+    : undefined;
   const ext = (p.optional('ImageExt')?.toLowerCase() ?? fromName ?? 'png') as (typeof IMAGE_EXTS)[number];
   if (!IMAGE_EXTS.includes(ext)) throw vodErrors.invalidParameter('ImageExt');
   const common = commonFields(deps, p);
@@ -164,7 +166,7 @@ function compact(o: Record<string, unknown>): Record<string, unknown> {
 const getVideoInfo: Action = (deps, p) => {
   const id = p.required('VideoId');
   const m = deps.media.get(id);
-  if (!m || m.kind !== 'video') throw vodErrors.videoNotFound();
+  if (m?.kind !== 'video') throw vodErrors.videoNotFound();
   return {
     Video: compact({
       VideoId: m.id,
@@ -198,7 +200,7 @@ const getVideoInfo: Action = (deps, p) => {
 const getImageInfo: Action = (deps, p) => {
   const id = p.required('ImageId');
   const m = deps.media.get(id);
-  if (!m || m.kind !== 'image') throw vodErrors.imageNotFound();
+  if (m?.kind !== 'image') throw vodErrors.imageNotFound();
   const url = objectUrl(deps, m);
   return {
     ImageInfo: compact({
@@ -232,7 +234,7 @@ const deleteVideo: Action = (deps, p) => {
   const missing: string[] = [];
   for (const id of ids) {
     const m = deps.media.get(id);
-    if (!m || m.kind !== 'video') {
+    if (m?.kind !== 'video') {
       missing.push(id);
       continue;
     }
@@ -263,7 +265,14 @@ export function onObjectCompleted(deps: VodDeps, bucket: string, key: string, si
   const extend = extendOf(media.userData);
   const event =
     media.kind === 'image'
-      ? { EventTime: eventTime, EventType: 'ImageUploadComplete', ImageId: media.id, Status: 'success', FileURL: url, Size: size }
+      ? {
+          EventTime: eventTime,
+          EventType: 'ImageUploadComplete',
+          ImageId: media.id,
+          Status: 'success',
+          FileURL: url,
+          Size: size,
+        }
       : {
           EventTime: eventTime,
           EventType: 'FileUploadComplete',

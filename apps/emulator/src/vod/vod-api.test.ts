@@ -32,7 +32,11 @@ interface Captured {
 }
 
 /** Lets the real client sign one request against a recorder, so a test can replay or tamper with it. */
-async function capture(action: string, query: Record<string, unknown>, o: VodClientOptions = {}): Promise<Captured> {
+async function capture(
+  action: string,
+  query: Record<string, unknown>,
+  o: VodClientOptions = {},
+): Promise<Captured> {
   let captured: Captured | undefined;
   const recorder = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -54,15 +58,26 @@ async function capture(action: string, query: Record<string, unknown>, o: VodCli
 }
 
 /** Sends a captured request to the emulator as-is (node:http keeps the signed Host header). */
-function replay(c: Captured, change: Partial<Captured> = {}): Promise<{ status: number; body: Record<string, string> }> {
+function replay(
+  c: Captured,
+  change: Partial<Captured> = {},
+): Promise<{ status: number; body: Record<string, string> }> {
   const r = { ...c, ...change };
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { host: '127.0.0.1', port: emu.port, method: r.method, path: r.url, headers: { ...r.headers, 'content-length': r.body.length } },
+      {
+        host: '127.0.0.1',
+        port: emu.port,
+        method: r.method,
+        path: r.url,
+        headers: { ...r.headers, 'content-length': r.body.length },
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (d) => chunks.push(d));
-        res.on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(Buffer.concat(chunks).toString()) }));
+        res.on('end', () =>
+          resolve({ status: res.statusCode!, body: JSON.parse(Buffer.concat(chunks).toString()) }),
+        );
       },
     );
     req.on('error', reject);
@@ -100,7 +115,9 @@ describe('CreateUploadVideo / RefreshUploadVideo / GetVideoInfo', () => {
     expect(auth).toMatchObject({ Expiration: '3000', Region: 'cn-shanghai' });
     expect(auth.AccessKeyId).toMatch(/^STS\./);
     expect(auth.ExpireUTCTime).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
-    expect(Date.parse(auth.ExpireUTCTime)).toBeGreaterThanOrEqual(Math.floor(before / 1000) * 1000 + 3_000_000);
+    expect(Date.parse(auth.ExpireUTCTime)).toBeGreaterThanOrEqual(
+      Math.floor(before / 1000) * 1000 + 3_000_000,
+    );
 
     const info = await callVod(vod(), 'GetVideoInfo', { VideoId: body.VideoId });
     expect(info.Video).toMatchObject({
@@ -135,10 +152,20 @@ describe('CreateUploadVideo / RefreshUploadVideo / GetVideoInfo', () => {
       ['CreateUploadVideo', { FileName: 'a.mp4' }, 400, 'MissingParameter'],
       ['CreateUploadVideo', { Title: 't' }, 400, 'MissingParameter'],
       ['CreateUploadVideo', { Title: 't', FileName: 'no-extension' }, 400, 'InvalidParameter'],
-      ['CreateUploadVideo', { Title: 't', FileName: 'a.mp4', UserData: '{not json' }, 400, 'InvalidParameter'],
+      [
+        'CreateUploadVideo',
+        { Title: 't', FileName: 'a.mp4', UserData: '{not json' },
+        400,
+        'InvalidParameter',
+      ],
       ['CreateUploadVideo', { Title: 'x'.repeat(129), FileName: 'a.mp4' }, 400, 'InvalidParameter'],
       ['CreateUploadVideo', { Title: 't', FileName: 'a.mp4', FileSize: 'big' }, 400, 'InvalidParameter'],
-      ['CreateUploadVideo', { Title: 't', FileName: 'a.mp4', StorageLocation: 'elsewhere' }, 404, 'InvalidStorage.NotFound'],
+      [
+        'CreateUploadVideo',
+        { Title: 't', FileName: 'a.mp4', StorageLocation: 'elsewhere' },
+        404,
+        'InvalidStorage.NotFound',
+      ],
       ['GetVideoInfo', { VideoId: 'f'.repeat(32) }, 404, 'InvalidVideo.NotFound'],
       ['RefreshUploadVideo', { VideoId: 'f'.repeat(32) }, 404, 'InvalidVideo.NotFound'],
       ['CreateUploadImage', { ImageType: 'poster' }, 400, 'InvalidParameter'],
@@ -155,8 +182,19 @@ describe('CreateUploadVideo / RefreshUploadVideo / GetVideoInfo', () => {
   });
 
   it('images and attached media get their own addresses and complete on upload', async () => {
-    const image = await callVod(vod(), 'CreateUploadImage', { ImageType: 'cover', ImageExt: 'jpg', Title: 'c' });
-    expect(Object.keys(image)).toEqual(['RequestId', 'ImageId', 'ImageURL', 'FileURL', 'UploadAddress', 'UploadAuth']);
+    const image = await callVod(vod(), 'CreateUploadImage', {
+      ImageType: 'cover',
+      ImageExt: 'jpg',
+      Title: 'c',
+    });
+    expect(Object.keys(image)).toEqual([
+      'RequestId',
+      'ImageId',
+      'ImageURL',
+      'FileURL',
+      'UploadAddress',
+      'UploadAuth',
+    ]);
     const it1 = decodeUpload(image);
     expect(it1.key).toMatch(/\.jpg$/);
     await ossForUpload(it1).put(it1.key, testData(2000));
@@ -169,7 +207,14 @@ describe('CreateUploadVideo / RefreshUploadVideo / GetVideoInfo', () => {
       MediaExt: 'vtt',
       Title: 'subs',
     });
-    expect(Object.keys(attached)).toEqual(['RequestId', 'MediaId', 'MediaURL', 'FileURL', 'UploadAddress', 'UploadAuth']);
+    expect(Object.keys(attached)).toEqual([
+      'RequestId',
+      'MediaId',
+      'MediaURL',
+      'FileURL',
+      'UploadAddress',
+      'UploadAuth',
+    ]);
     const at = decodeUpload(attached);
     expect(at.key).toMatch(/^subtitle\/.*\.vtt$/);
     await ossForUpload(at).put(at.key, Buffer.from('WEBVTT\n'));
@@ -192,9 +237,13 @@ describe('CreateUploadVideo / RefreshUploadVideo / GetVideoInfo', () => {
 
 describe('VOD signatures', () => {
   it('refuses a wrong secret and an unknown key with the gateway codes', async () => {
-    const wrong = await rejectionOf(() => callVod(vod({ accessKeySecret: 'nope' }), 'GetVideoInfo', { VideoId: 'x' }));
+    const wrong = await rejectionOf(() =>
+      callVod(vod({ accessKeySecret: 'nope' }), 'GetVideoInfo', { VideoId: 'x' }),
+    );
     expect(wrong).toMatchObject({ statusCode: 400, code: 'SignatureDoesNotMatch' });
-    const unknown = await rejectionOf(() => callVod(vod({ accessKeyId: 'nobody' }), 'GetVideoInfo', { VideoId: 'x' }));
+    const unknown = await rejectionOf(() =>
+      callVod(vod({ accessKeyId: 'nobody' }), 'GetVideoInfo', { VideoId: 'x' }),
+    );
     expect(unknown).toMatchObject({ statusCode: 404, code: 'InvalidAccessKeyId.NotFound' });
   });
 
@@ -202,7 +251,11 @@ describe('VOD signatures', () => {
     const t = await createVideo(emu);
     const err = await rejectionOf(() =>
       callVod(
-        vod({ accessKeyId: t.accessKeyId, accessKeySecret: t.accessKeySecret, securityToken: t.securityToken }),
+        vod({
+          accessKeyId: t.accessKeyId,
+          accessKeySecret: t.accessKeySecret,
+          securityToken: t.securityToken,
+        }),
         'GetVideoInfo',
         { VideoId: t.mediaId },
       ),
@@ -227,11 +280,18 @@ describe('VOD signatures', () => {
   });
 
   it("RPC v1 (openapi-core signatureAlgorithm 'v2', HMAC-SHA1) is accepted; a tampered one is refused", async () => {
-    const created = await callVod(vod({ signatureAlgorithm: 'v2' }), 'CreateUploadVideo', { Title: 'v1 (x)', FileName: 'v.mov' });
-    const info = await callVod(vod({ signatureAlgorithm: 'v2' }), 'GetVideoInfo', { VideoId: created.VideoId });
+    const created = await callVod(vod({ signatureAlgorithm: 'v2' }), 'CreateUploadVideo', {
+      Title: 'v1 (x)',
+      FileName: 'v.mov',
+    });
+    const info = await callVod(vod({ signatureAlgorithm: 'v2' }), 'GetVideoInfo', {
+      VideoId: created.VideoId,
+    });
     expect(info.Video.Title).toBe('v1 (x)');
     const wrong = await rejectionOf(() =>
-      callVod(vod({ signatureAlgorithm: 'v2', accessKeySecret: 'bad' }), 'GetVideoInfo', { VideoId: created.VideoId }),
+      callVod(vod({ signatureAlgorithm: 'v2', accessKeySecret: 'bad' }), 'GetVideoInfo', {
+        VideoId: created.VideoId,
+      }),
     );
     expect(wrong.code).toBe('SignatureDoesNotMatch');
 

@@ -1,5 +1,5 @@
-import { vodErrors } from './vod-error.js';
 import type { MessageCallback } from './media-store.js';
+import { vodErrors } from './vod-error.js';
 
 /** Typed, validated access to an RPC call's parameters, failing with the gateway's codes. */
 export class VodParams {

@@ -49,7 +49,8 @@ export async function handleVod(
     try {
       body = await readSmallBody(req, 1024 * 1024);
     } catch (err) {
-      if (err instanceof BodyTooLargeError) throw vodErrors.invalidParameter('Body', 'The request body is too large.');
+      if (err instanceof BodyTooLargeError)
+        throw vodErrors.invalidParameter('Body', 'The request body is too large.');
       throw err;
     }
     log.bytes = body.length;
@@ -69,7 +70,11 @@ export async function handleVod(
     if (faults.delay) await sleep(faults.delay);
     switch (faults.action?.kind) {
       case 'fail':
-        throw new VodError(faults.action.status, faults.action.code, faults.action.message ?? `Injected ${faults.action.code}.`);
+        throw new VodError(
+          faults.action.status,
+          faults.action.code,
+          faults.action.message ?? `Injected ${faults.action.code}.`,
+        );
       case 'reset':
         log.errorCode = 'ConnectionReset';
         req.socket.resetAndDestroy();
@@ -88,7 +93,8 @@ export async function handleVod(
       return;
     }
     const e = err instanceof VodError ? err : vodErrors.internal();
-    if (!(err instanceof VodError)) deps.logger.error({ err, action: log.operation }, 'emulator: VOD call failed');
+    if (!(err instanceof VodError))
+      deps.logger.error({ err, action: log.operation }, 'emulator: VOD call failed');
     log.errorCode = e.code;
     sendJson(res, e.status, {
       RequestId: requestId,
