@@ -8,7 +8,7 @@ source scripts/bootstrap.sh
 export PATH="$HOME/.node24/bin:$PATH"
 pnpm lint
 pnpm typecheck
-if [ -x infra/check.sh ]; then bash infra/check.sh; fi
+bash infra/check.sh
 report_dir=$(mktemp -d)
 export MEDIAFERRY_TEST_REPORT_DIR="$report_dir"
 status=0

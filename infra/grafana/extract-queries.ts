@@ -68,14 +68,17 @@ export const DEFAULT_VARIABLES: Readonly<Record<string, string>> = {
   queue: 'uploads',
 };
 
-/** Replaces `$name` and `${name}` (longest names first, so `$__rate_interval` is not read as `$__r...`). */
+/** Replaces `$name` and `${name}`; an unknown variable throws rather than leaving `$` in the PromQL. */
 export function expandVariables(expr: string, variables: Record<string, string> = DEFAULT_VARIABLES): string {
-  return expr.replace(/\$\{(\w+)\}|\$(\w+)/g, (whole, braced: string | undefined, bare: string | undefined) => {
-    const name = braced ?? bare ?? '';
-    const value = variables[name];
-    if (value === undefined) throw new Error(`unknown Grafana variable ${whole} in: ${expr}`);
-    return value;
-  });
+  return expr.replace(
+    /\$\{(\w+)\}|\$(\w+)/g,
+    (whole, braced: string | undefined, bare: string | undefined) => {
+      const name = braced ?? bare ?? '';
+      const value = variables[name];
+      if (value === undefined) throw new Error(`unknown Grafana variable ${whole} in: ${expr}`);
+      return value;
+    },
+  );
 }
 
 /** A Prometheus rule file with one recording rule per query, so `promtool check rules` parses them all. */

@@ -13,17 +13,22 @@
  * Knobs (environment): BENCH_JOBS=10000, BENCH_CONNECTIONS=64, BENCH_PACED_RATE=1000,
  * BENCH_PACED_SECONDS=10, BENCH_RAW_CHUNK=1000, BENCH_BATCH_SIZE=100, BENCH_SERVICES=64,
  * BENCH_API_LOG_LEVEL=info, BENCH_IDEMPOTENCY=1 (send an idempotencyKey per job, as producers should),
- * BENCH_CPU_PROF=1 (profile the API with --cpu-prof and print where its CPU goes).
+ * BENCH_CPU_PROF=1 (CPU-profile the API during the closed loop through its inspector and print where
+ * its CPU goes, by function and by step of the request), BENCH_API_WHATIF=switch,… (run the what-if
+ * experiment of support/api-what-if.main.ts instead of the API: measures a proposed fix).
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { newJobId } from '@mediaferry/core';
 import { closeRedis, createRedis, createUploadQueue, UPLOAD_JOB_NAME } from '@mediaferry/queue';
-import { makeTempDir, startRedisServer } from '@mediaferry/testkit';
+import { freePort, makeTempDir, startRedisServer } from '@mediaferry/testkit';
 import { Pool } from 'undici';
 import { makeServices, startApiProcess } from './support/api-process.ts';
-import { formatProfile, summarizeProfilesIn } from './support/cpu-profile.ts';
+import { API_COST_BUCKETS } from './support/api-cost-buckets.ts';
+import { bucketTimes, formatProfile, summarizeProfile } from './support/cpu-profile.ts';
+import { InspectorSession } from './support/inspector-profiler.ts';
+import { Cleanup } from './support/cleanup.ts';
 import { closedLoop, type LoadResult, openLoop, statusLine } from './support/load.ts';
 import { readRequestLines } from './support/server-log.ts';
 import { CpuMeter, machineLine, printFigures, summarize } from './support/stats.ts';
@@ -42,15 +47,19 @@ const SERVICES = num('BENCH_SERVICES', 64);
 const WARMUP = Math.min(1000, JOBS);
 const IDEMPOTENCY = process.env.BENCH_IDEMPOTENCY !== '0';
 const CPU_PROF = process.env.BENCH_CPU_PROF === '1';
+const WHAT_IF = process.env.BENCH_API_WHATIF ?? '';
 
 const log = (msg: string) => process.stderr.write(`${msg}\n`);
 
 async function main(): Promise<void> {
   log(`api-enqueue bench: ${machineLine()} jobs=${JOBS} connections=${CONNECTIONS} paced=${PACED_RATE}/s`);
-  const work = await makeTempDir('mf-bench-api-');
-  const redisServer = await startRedisServer();
-  const cleanups: (() => Promise<unknown>)[] = [() => redisServer.stop(), () => work.remove()];
+  if (WHAT_IF) log(`  EXPERIMENT: the what-if API with ${WHAT_IF}, not apps/api/dist/main.js`);
+  const cleanup = new Cleanup();
   try {
+    const work = await makeTempDir('mf-bench-api-');
+    cleanup.add(() => work.remove());
+    const redisServer = await startRedisServer();
+    cleanup.add(() => redisServer.stop());
     const fileRoot = path.join(work.path, 'media');
     await mkdir(fileRoot);
     const tinyFile = path.join(fileRoot, 'tiny.bin');
@@ -64,13 +73,16 @@ async function main(): Promise<void> {
       fileRoot,
       workDir: work.path,
       logLevel: process.env.BENCH_API_LOG_LEVEL || 'info',
-      cpuProfile: CPU_PROF,
+      ...(CPU_PROF ? { inspectPort: await freePort() } : {}),
+      ...(WHAT_IF
+        ? { entry: path.join(import.meta.dirname, 'support/api-what-if.main.ts'), env: { BENCH_API_WHATIF: WHAT_IF } }
+        : {}),
     });
-    cleanups.unshift(() => api.process.stop());
+    cleanup.add(() => api.process.stop());
     const redis = createRedis(redisServer.url, { role: 'client', connectionName: 'bench' });
-    cleanups.unshift(() => closeRedis(redis));
+    cleanup.add(() => closeRedis(redis));
     const pool = new Pool(api.url, { connections: CONNECTIONS, pipelining: 1, keepAliveTimeout: 60_000 });
-    cleanups.unshift(async () => {
+    cleanup.add(async () => {
       if (!pool.closed) await pool.close();
     });
 
@@ -122,9 +134,20 @@ async function main(): Promise<void> {
 
     log(`closed loop: ${JOBS} × POST /v1/jobs, ${CONNECTIONS} in flight …`);
     const burstBodies = bodies(JOBS);
+    const inspector = api.inspectPort ? await InspectorSession.connect(api.inspectPort) : undefined;
+    await inspector?.startProfiling();
     await cpu.begin();
     const burst = await closedLoop(JOBS, CONNECTIONS, post(burstBodies));
     const burstCpu = await cpuLine('closed loop', JOBS);
+    if (inspector) {
+      const profile = await inspector.stopProfiling();
+      inspector.close();
+      log(formatProfile('of the API during the closed loop', summarizeProfile(profile, 20)));
+      log(`  API CPU by step of POST /v1/jobs (closed loop, ${JOBS} jobs):`);
+      for (const row of bucketTimes(profile, API_COST_BUCKETS)) {
+        log(`    ${(row.share * 100).toFixed(1).padStart(5)}%  ${(row.ms / JOBS).toFixed(3)} ms/job  ${row.name}`);
+      }
+    }
     const burstStats = report('closed loop', burst, JOBS);
     const enqueueRate = (JOBS / burst.elapsedMs) * 1000;
 
@@ -198,7 +221,7 @@ async function main(): Promise<void> {
     await rawQueue.close();
 
     await pool.close();
-    // Stopped here so its log is flushed (and its CPU profile written).
+    // Stopped here so its log is complete.
     await api.process.stop();
     const served = await readRequestLines(api.process.logFile, 'POST', '/v1/jobs');
     const serverBurst = summarize(served.slice(WARMUP, WARMUP + JOBS).map((l) => l.ms));
@@ -208,11 +231,6 @@ async function main(): Promise<void> {
         `  time inside the API (its request log, whole ms): closed loop p50 ${serverBurst.p50} p99 ${serverBurst.p99}; ` +
           `open loop p50 ${serverPaced.p50} p99 ${serverPaced.p99}`,
       );
-    }
-    if (CPU_PROF) {
-      for (const { file, summary } of await summarizeProfilesIn(path.join(work.path, 'profiles'))) {
-        log(formatProfile(`of the API (${file}, whole run)`, summary));
-      }
     }
 
     const errors = [warm, burst, paced].reduce(
@@ -239,15 +257,10 @@ async function main(): Promise<void> {
       non_202: errors,
       api_queued: apiQueued,
       load1: os.loadavg()[0] ?? 0,
+      ...(WHAT_IF ? { what_if: WHAT_IF } : {}),
     });
   } finally {
-    for (const cleanup of cleanups) {
-      try {
-        await cleanup();
-      } catch (err) {
-        log(`cleanup failed: ${(err as Error).message}`);
-      }
-    }
+    await cleanup.run();
   }
 }
 

@@ -104,7 +104,11 @@ async function vodCall(endpoint: string, action: string, params: Record<string, 
     .digest('base64');
   const res = await fetch(`http://${endpoint}/`, {
     method: 'POST',
-    headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'x-acs-action': action, 'x-acs-version': '2017-03-21' },
+    headers: {
+      'Content-Type': 'application/x-www-form-urlencoded',
+      'x-acs-action': action,
+      'x-acs-version': '2017-03-21',
+    },
     body: `${canonical}&Signature=${strict(signature)}`,
   });
   const body = (await res.json()) as Record<string, string>;
@@ -115,7 +119,8 @@ async function vodCall(endpoint: string, action: string, params: Record<string, 
 /** [VmHWM bytes, VmRSS bytes] of a process. */
 function memory(pid: number): [number, number] {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kib = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0) * 1024;
+  const kib = (name: string) =>
+    Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0) * 1024;
   return [kib('VmHWM'), kib('VmRSS')];
 }
 
@@ -133,7 +138,9 @@ async function main(): Promise<void> {
     const file = path.join(dir, 'source.bin');
     let t = performance.now();
     const expectedCrc = await makeFile(file, SIZE);
-    console.log(`source: ${(SIZE / MiB).toFixed(0)} MiB written in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    console.log(
+      `source: ${(SIZE / MiB).toFixed(0)} MiB written in ${((performance.now() - t) / 1000).toFixed(1)} s`,
+    );
 
     const started = await startEmulator(path.join(dir, 'emulator'));
     child = started.child;
@@ -148,7 +155,11 @@ async function main(): Promise<void> {
     });
     const address = JSON.parse(Buffer.from(created.UploadAddress!, 'base64').toString());
     const auth = JSON.parse(Buffer.from(created.UploadAuth!, 'base64').toString());
-    const credentials = { accessKeyId: auth.AccessKeyId, accessKeySecret: auth.AccessKeySecret, stsToken: auth.SecurityToken };
+    const credentials = {
+      accessKeyId: auth.AccessKeyId,
+      accessKeySecret: auth.AccessKeySecret,
+      stsToken: auth.SecurityToken,
+    };
     const oss = new OSS({
       endpoint: address.Endpoint,
       bucket: address.Bucket,
@@ -174,7 +185,9 @@ async function main(): Promise<void> {
     const gib = SIZE / 1024 ** 3;
     console.log(`upload: ${(SIZE / MiB).toFixed(0)} MiB, ${PART_SIZE / MiB} MiB parts, parallel ${PARALLEL}`);
     console.log(`  throughput      ${(SIZE / 1e6 / seconds).toFixed(1)} MB/s (${seconds.toFixed(1)} s)`);
-    console.log(`  emulator RSS    idle ${(rssIdle / MiB).toFixed(0)} MiB, peak (VmHWM) ${(hwm / MiB).toFixed(0)} MiB`);
+    console.log(
+      `  emulator RSS    idle ${(rssIdle / MiB).toFixed(0)} MiB, peak (VmHWM) ${(hwm / MiB).toFixed(0)} MiB`,
+    );
     console.log(`  emulator CPU    ${(cpu / gib).toFixed(2)} s per GiB (${cpu.toFixed(1)} s total)`);
     console.log(`  crc64           ${gotCrc === expectedCrc.toString() ? 'OK' : 'MISMATCH'} (${gotCrc})`);
     console.log(`  media status    ${status}`);

@@ -5,8 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectNoCrashes, expectNoSecrets, expectObjectMatches } from './support/expectations.js';
 import { waitForProgress, waitForTerminal } from './support/job-waits.js';
 import { malformedRequests } from './support/malformed-requests.js';
-import { scrapeMetric } from './support/metrics.js';
 import { makeRandomFile, mib } from './support/media-files.js';
+import { scrapeMetric } from './support/metrics.js';
 import { listOpenUploads } from './support/object-check.js';
 import { SourceServer } from './support/source-server.js';
 import { useSystem } from './support/use-system.js';
@@ -23,7 +23,11 @@ async function apiError(p: Promise<unknown>): Promise<ApiError> {
 }
 
 describe('API boundaries: tenancy, authentication, malformed input, cancel', () => {
-  const system = useSystem({ workers: 1, services: ['svc-a', 'svc-b', 'svc-c'], env: { UPLOAD_PART_SIZE: '262144' } });
+  const system = useSystem({
+    workers: 1,
+    services: ['svc-a', 'svc-b', 'svc-c'],
+    env: { UPLOAD_PART_SIZE: '262144' },
+  });
   let slowSources: SourceServer;
 
   beforeAll(async () => {
@@ -39,7 +43,10 @@ describe('API boundaries: tenancy, authentication, malformed input, cancel', () 
     const a = sys.client('svc-a');
     const b = sys.client('svc-b');
     const file = await makeRandomFile(sys.mediaDir, 'tenant-a.mp4', mib(0.4));
-    const job = await a.createJob({ source: { type: 'file', path: file.path }, media: { type: 'video', title: 'A only' } });
+    const job = await a.createJob({
+      source: { type: 'file', path: file.path },
+      media: { type: 'video', title: 'A only' },
+    });
 
     const nonexistent = await apiError(b.getJob('job_00000000000000000000000000'));
     for (const attempt of [b.getJob(job.id), b.cancelJob(job.id), b.retryJob(job.id)]) {
@@ -75,7 +82,9 @@ describe('API boundaries: tenancy, authentication, malformed input, cancel', () 
         ...(method === 'POST' ? { body: '{}' } : {}),
       });
       expect(res.status, `${method} ${p}`).toBe(401);
-      expect(JSON.parse(res.text)).toMatchObject({ error: { code: 'UNAUTHORIZED', message: expect.any(String) } });
+      expect(JSON.parse(res.text)).toMatchObject({
+        error: { code: 'UNAUTHORIZED', message: expect.any(String) },
+      });
     }
     const wrong = await apiError(sys.client('svc-a', { token: 'not-a-token' }).getJob(job.id));
     expect({ status: wrong.status, code: wrong.code }).toEqual({ status: 401, code: 'UNAUTHORIZED' });
@@ -147,11 +156,15 @@ describe('API boundaries: tenancy, authentication, malformed input, cancel', () 
     const canceled = await client.cancelJob(job.id);
     expect(canceled.status).toBe('canceled');
     const abort = await pollUntil('AbortMultipartUpload of the canceled key', async () =>
-      (await sys.admin.requests({ operation: 'AbortMultipartUpload' })).find((e) => e.key === key && e.status === 204),
+      (await sys.admin.requests({ operation: 'AbortMultipartUpload' })).find(
+        (e) => e.key === key && e.status === 204,
+      ),
     );
     // The worker let go of the job (its active-jobs gauge is back to 0) before we look for leftovers.
     await pollUntil('the worker to drop the job', async () => {
-      return (await scrapeMetric(sys.worker(0).metricsUrl, 'mediaferry_active_jobs')) === 0 ? true : undefined;
+      return (await scrapeMetric(sys.worker(0).metricsUrl, 'mediaferry_active_jobs')) === 0
+        ? true
+        : undefined;
     });
     expect(await listOpenUploads(sys.ossAccount, bucket, key)).toEqual([]);
     expect((await sys.admin.listUploads(bucket)).filter((u) => u.key === key)).toEqual([]);

@@ -17,7 +17,12 @@ describe("the README's run command", () => {
 
   it('`node scripts/demo.ts --exit` uploads the samples, prints their media ids and exits 0', async () => {
     // A private Redis; the demo picks free ports for everything else.
-    demo = new AppProcess('demo', ['scripts/demo.ts', '--exit'], { REDIS_URL: redis.url, LOG_LEVEL: 'warn' }, logs);
+    demo = new AppProcess(
+      'demo',
+      ['scripts/demo.ts', '--exit'],
+      { REDIS_URL: redis.url, LOG_LEVEL: 'warn' },
+      logs,
+    );
     const timer = setTimeout(() => demo?.signal('SIGTERM'), 170_000);
     const exit = await demo.exited.finally(() => clearTimeout(timer));
     const output = logs.lines.map((l) => `${l.stream === 'stderr' ? '!' : ' '} ${l.text}`).join('\n');

@@ -8,7 +8,7 @@ import { verifySignature, WebhookReceiver } from './support/webhook-receiver.js'
 
 describe('the e2e harness itself', () => {
   it('starts redis, emulator, API, metrics and workers as processes and stops every one of them', async () => {
-    const sys = await startSystem({ workers: 0 });
+    const sys = await startSystem({ workers: 1 });
     try {
       expect((await fetch(`${sys.apiUrl}/readyz`)).status).toBe(200);
       expect(await sys.admin.buckets()).toContain('mediaferry-local');
@@ -64,7 +64,9 @@ describe('the e2e harness itself', () => {
 
   it('finds secrets by value and STS material by shape', () => {
     const token = `CAIS${Buffer.alloc(60, 7).toString('base64')}`;
-    const uploadAuth = Buffer.from(JSON.stringify({ SecurityToken: 'x', AccessKeySecret: 'y' })).toString('base64');
+    const uploadAuth = Buffer.from(JSON.stringify({ SecurityToken: 'x', AccessKeySecret: 'y' })).toString(
+      'base64',
+    );
     const secrets = [{ name: 'ak', value: 'very-secret-value' }];
     expect(scanText('all fine: job_123 uploaded', 'p', secrets)).toEqual([]);
     expect(scanText('{"accessKeySecret":"[Redacted]"}', 'p', secrets)).toEqual([]);
@@ -74,6 +76,11 @@ describe('the e2e harness itself', () => {
     expect(scanText('{"AccessKeySecret":"abcdefghijkl"}', 'p', secrets).map((f) => f.secret)).toEqual([
       'a credential field',
     ]);
+    const stsSecret = 'aB3'.repeat(14) + 'xY';
+    expect(scanText(`secret=${stsSecret}.`, 'p', secrets).map((f) => f.secret)).toEqual([
+      'an STS AccessKeySecret (by shape)',
+    ]);
+    expect(scanText('job_01jbcdefghjkmnpqrstvwxyz0 outin-0123456789abcdef0123456789abcdef', 'p', secrets)).toEqual([]);
     expect(scanText('x very-secret-value y', 'p', secrets)[0]!.excerpt).not.toContain('very-secret-value');
   });
 });

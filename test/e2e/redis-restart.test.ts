@@ -15,7 +15,9 @@ describe('Redis killed and restarted mid-run (appendonly on)', () => {
     const run = randomBytes(3).toString('hex');
     await sys.admin.throttle(2 * 1024 * 1024);
     const files = await Promise.all(
-      [3, 4, 2.5, 3.5, 1, 4.5].map((size, i) => makeRandomFile(sys.mediaDir, `redis-${run}-${i}.mp4`, mib(size))),
+      [3, 4, 2.5, 3.5, 1, 4.5].map((size, i) =>
+        makeRandomFile(sys.mediaDir, `redis-${run}-${i}.mp4`, mib(size)),
+      ),
     );
     const jobs = [];
     for (const [i, file] of files.entries()) {

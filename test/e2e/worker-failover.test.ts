@@ -1,9 +1,9 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectNoCrashes, expectObjectMatches, uploadPartBytes } from './support/expectations.js';
+import { startInterruptibleJobs } from './support/interrupted-upload.js';
 import { waitForTerminal } from './support/job-waits.js';
 import { scrapeMetric } from './support/metrics.js';
-import { startInterruptibleJobs } from './support/interrupted-upload.js';
 import { useSystem } from './support/use-system.js';
 import { pollUntil } from './support/waits.js';
 import { WebhookReceiver } from './support/webhook-receiver.js';
@@ -40,7 +40,9 @@ describe('a worker killed with SIGKILL mid-upload', () => {
     }
     // Resumed, not restarted: one media per job, and the standby counted its resumes.
     expect(await sys.admin.requests({ operation: 'CreateUploadVideo' })).toHaveLength(jobs.length);
-    expect(await scrapeMetric(standby.metricsUrl, 'mediaferry_resumes_total')).toBeGreaterThanOrEqual(jobs.length);
+    expect(await scrapeMetric(standby.metricsUrl, 'mediaferry_resumes_total')).toBeGreaterThanOrEqual(
+      jobs.length,
+    );
     expectNoCrashes(sys);
   });
 });
@@ -49,7 +51,11 @@ describe('a worker stopped with SIGTERM mid-upload', () => {
   const lockMs = 30_000;
   const system = useSystem({
     workers: 1,
-    env: { ...uploadEnv, WORKER_LOCK_DURATION_MS: String(lockMs), WORKER_STALLED_INTERVAL_MS: String(lockMs) },
+    env: {
+      ...uploadEnv,
+      WORKER_LOCK_DURATION_MS: String(lockMs),
+      WORKER_STALLED_INTERVAL_MS: String(lockMs),
+    },
   });
 
   it('hands its job back: another worker resumes it at once, without spending an attempt', async () => {
@@ -108,7 +114,8 @@ describe('a worker whose event loop stalls past its lock (SIGSTOP)', () => {
     // The standby reclaims the job once the frozen worker's lock expires.
     await pollUntil(
       'the standby worker to take the job over',
-      async () => ((await scrapeMetric(standby.metricsUrl, 'mediaferry_active_jobs')) >= 1 ? true : undefined),
+      async () =>
+        (await scrapeMetric(standby.metricsUrl, 'mediaferry_active_jobs')) >= 1 ? true : undefined,
       { timeoutMs: 60_000, intervalMs: 250 },
     );
     await sys.admin.throttle(null);
@@ -135,8 +142,13 @@ describe('a worker whose event loop stalls past its lock (SIGSTOP)', () => {
       finishedAt: done.finishedAt,
       result: done.result,
     });
-    await hooks.waitFor((d) => (d.json as { job?: { id?: string } })?.job?.id === job.id, AbortSignal.timeout(30_000));
-    const deliveries = hooks.deliveries.filter((d) => (d.json as { job?: { id?: string } })?.job?.id === job.id);
+    await hooks.waitFor(
+      (d) => (d.json as { job?: { id?: string } })?.job?.id === job.id,
+      AbortSignal.timeout(30_000),
+    );
+    const deliveries = hooks.deliveries.filter(
+      (d) => (d.json as { job?: { id?: string } })?.job?.id === job.id,
+    );
     expect(deliveries.map((d) => (d.json as { event: string }).event)).toEqual(['job.succeeded']);
     expect(owner.process.running).toBe(true);
     expectNoCrashes(sys);

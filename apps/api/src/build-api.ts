@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import rateLimit from '@fastify/rate-limit';
 import type { Config } from '@mediaferry/config';
 import { type JobEventBus, type JobStore, pingRedis, toJobView, type UploadJobData } from '@mediaferry/queue';
-import type { WebhookDispatcher } from '@mediaferry/webhooks';
 import type { Logger } from '@mediaferry/telemetry';
+import type { WebhookDispatcher } from '@mediaferry/webhooks';
 import type { Queue } from 'bullmq';
 import Fastify, {
   type FastifyBaseLogger,

@@ -234,7 +234,11 @@ describe('reading, listing, cancel, retry', () => {
     const deliveries = await api.webhooks.queue.getJobs(['wait', 'delayed', 'prioritized']);
     const mine = deliveries.filter((d) => d.data.jobId === job.id);
     expect(mine).toHaveLength(1);
-    expect(mine[0]?.data).toMatchObject({ event: 'job.canceled', service: 'svc-a', callbackUrl: 'https://hooks.example.com/c?sig=1' });
+    expect(mine[0]?.data).toMatchObject({
+      event: 'job.canceled',
+      service: 'svc-a',
+      callbackUrl: 'https://hooks.example.com/c?sig=1',
+    });
     expect(JSON.parse(mine[0]?.data.body ?? '{}').job).toMatchObject({ id: job.id, status: 'canceled' });
   });
 

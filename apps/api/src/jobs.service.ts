@@ -173,7 +173,8 @@ export class JobsService {
    */
   async cancel(id: string, service: string): Promise<JobRecord> {
     const record = await this.getOwned(id, service);
-    if (isTerminal(record.status)) throw conflict(`The job is already ${record.status}`, { status: record.status });
+    if (isTerminal(record.status))
+      throw conflict(`The job is already ${record.status}`, { status: record.status });
     const result = await this.deps.store.cancel(id);
     if (!result.ok) {
       if (!result.record) throw notFound();

@@ -2,20 +2,21 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { freePort, type RedisServer, startRedisServer, waitForPort } from '@mediaferry/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from './test-support/build-app.js';
+import { type AppBuild, buildApp } from './test-support/build-app.js';
 
-let mainJs: string;
+let build: AppBuild;
 let redis: RedisServer;
 
 beforeAll(async () => {
-  [mainJs, redis] = await Promise.all([buildApp(), startRedisServer()]);
+  [build, redis] = await Promise.all([buildApp(), startRedisServer()]);
 });
 afterAll(async () => {
   await redis?.stop();
+  await build?.remove();
 });
 
 function run(env: Record<string, string>) {
-  const child = spawn(process.execPath, [mainJs], {
+  const child = spawn(process.execPath, [build.mainJs], {
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -74,14 +74,27 @@ function newLogEntry(log: RequestLog, service: 'oss' | 'vod', req: IncomingMessa
   };
 }
 
-/** Records `entry` once the response is over (sent, failed or the connection dropped). */
+/**
+ * Records `entry` when the response is handed over (`res.end`), or when the connection closes first
+ * (reset, cut, client gone) — before the client can read the answer, so a test that asks the admin API
+ * right after a response always finds the entry.
+ */
 function recordOnClose(log: RequestLog, entry: RequestLogEntry, res: ServerResponse, started: number): void {
-  res.once('close', () => {
+  let recorded = false;
+  const record = () => {
+    if (recorded) return;
+    recorded = true;
     const dropped = entry.errorCode === 'ConnectionReset' || entry.errorCode === 'ConnectionCut';
     entry.status = !dropped && res.headersSent ? res.statusCode : 0;
     entry.durationMs = Math.round(performance.now() - started);
     log.add(entry);
-  });
+  };
+  const end = res.end;
+  res.end = function (this: ServerResponse, ...args: unknown[]) {
+    record();
+    return (end as (...a: unknown[]) => ServerResponse).apply(this, args);
+  } as ServerResponse['end'];
+  res.once('close', record);
 }
 
 /**

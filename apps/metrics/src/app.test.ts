@@ -9,7 +9,7 @@ import { eventually, sampleValue } from './test-support/prometheus-text.js';
 describe('metrics service over HTTP (real redis-server)', () => {
   let redis: RedisServer | undefined;
   let app: MetricsApp | undefined;
-  const cleanups: Array<() => Promise<unknown> | void> = [];
+  const cleanups: Array<() => unknown> = [];
 
   afterEach(async () => {
     for (const c of cleanups.splice(0).reverse()) await Promise.resolve(c()).catch(() => {});

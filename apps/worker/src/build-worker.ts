@@ -89,7 +89,9 @@ export class UploadWorker {
       maxStalledCount: this.options.maxStalledCount,
     });
     this.worker.on('error', (err) => logger.warn({ err }, 'upload worker error'));
-    this.worker.on('stalled', (jobId) => logger.warn({ jobId }, 'job stalled (its worker died?); back in the queue'));
+    this.worker.on('stalled', (jobId) =>
+      logger.warn({ jobId }, 'job stalled (its worker died?); back in the queue'),
+    );
     // A lock we could not renew may already be another worker's: stop before touching anything.
     this.worker.on('lockRenewalFailed', (jobIds: string[]) => {
       for (const id of jobIds) this.running.stop(id, 'lock-lost');
@@ -137,8 +139,8 @@ export class UploadWorker {
       const outcome = await Promise.race([Promise.allSettled([closingUploads, closingWebhooks]), graceOver]);
       clearTimeout(timer);
       if (outcome === 'timeout') {
+        // Jobs still active keep their lock until it expires; stalled detection then requeues them.
         log.warn({ running: this.running.size }, 'grace period over; closing without waiting');
-        await this.worker.close(true).catch(() => {});
       }
       for (const step of [
         () => this.#offCancel?.(),

@@ -1,1 +1,73 @@
-export {};
+import { VodClient } from '@mediaferry/aliyun';
+import { loadConfigOrExit } from '@mediaferry/config';
+import { closeRedis, createRedis, pingRedis } from '@mediaferry/queue';
+import { closeSourcePolicy, sourcePolicyFromConfig } from '@mediaferry/sources';
+import { createLogger, createWorkerMetrics, startMetricsServer } from '@mediaferry/telemetry';
+import { buildWorker } from './build-worker.js';
+import { ossAccountFromConfig } from './oss-account.js';
+
+/** `node apps/worker/dist/main.js`: configured by the environment only (CONTRACT §4). */
+async function main(): Promise<void> {
+  const config = loadConfigOrExit(process.env);
+  const logger = createLogger({ name: 'worker', level: config.logLevel });
+  const redis = createRedis(config.redisUrl, { role: 'worker', logger, connectionName: 'mediaferry-worker' });
+  const subscriber = createRedis(config.redisUrl, {
+    role: 'subscriber',
+    logger,
+    connectionName: 'mediaferry-worker-sub',
+  });
+  const metrics = createWorkerMetrics();
+  const sourcePolicy = sourcePolicyFromConfig(config);
+  const vod = new VodClient({
+    endpoint: config.vod.endpoint,
+    regionId: config.vod.region,
+    accessKeyId: config.vod.accessKeyId,
+    accessKeySecret: config.vod.accessKeySecret,
+  });
+  const worker = buildWorker({
+    config,
+    redis,
+    subscriber,
+    logger,
+    metrics,
+    sourcePolicy,
+    targetDeps: { vod, ossAccount: ossAccountFromConfig(config) },
+  });
+  const server = await startMetricsServer({
+    port: config.worker.metricsPort,
+    host: config.bindHost,
+    registry: metrics.registry,
+    health: () => !worker.closing,
+    ready: () => pingRedis(redis),
+  });
+
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    // Whatever happens below, exit within the grace period (plus a little for the last steps).
+    setTimeout(() => process.exit(0), config.worker.shutdownGraceMs + 2000).unref();
+    void (async () => {
+      await worker.close();
+      for (const step of [
+        () => server.close(),
+        () => closeRedis(redis),
+        () => closeSourcePolicy(sourcePolicy),
+      ]) {
+        await step().catch((err: unknown) => logger.warn({ err }, 'shutdown step failed'));
+      }
+      process.exit(0);
+    })();
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+
+  await worker.start();
+  logger.info({ concurrency: worker.options.concurrency, metricsPort: server.port }, 'worker started');
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`worker failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

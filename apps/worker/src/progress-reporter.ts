@@ -8,7 +8,12 @@ export function toJobProgress(p: UploadProgress): JobProgress {
   return {
     uploadedBytes: p.bytesUploaded,
     totalBytes: total,
-    percent: total === null ? null : total === 0 ? 100 : Math.min(100, Math.round((p.bytesUploaded / total) * 1000) / 10),
+    percent:
+      total === null
+        ? null
+        : total === 0
+          ? 100
+          : Math.min(100, Math.round((p.bytesUploaded / total) * 1000) / 10),
     partsDone: p.partsDone,
     partsTotal: p.partsTotal,
     bytesPerSecond: Math.round(p.bytesPerSecond),

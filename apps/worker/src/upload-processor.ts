@@ -1,4 +1,4 @@
-import { type StorageTargetDeps, createStorageTarget } from '@mediaferry/aliyun';
+import { createStorageTarget, type StorageTargetDeps } from '@mediaferry/aliyun';
 import {
   classify,
   type JobProgress,
@@ -84,7 +84,10 @@ export class UploadProcessor {
     try {
       const started = await this.deps.store.start(jobId, attempt);
       if (!started.ok) return await this.notRunnable(jobId, started.record, log);
-      log.info({ source: started.record.spec.source.type, target: started.record.spec.target.type }, 'job started');
+      log.info(
+        { source: started.record.spec.source.type, target: started.record.spec.target.type },
+        'job started',
+      );
       return await this.run(job, token, started.record, signal, log);
     } finally {
       this.deps.running.delete(jobId);
@@ -113,15 +116,27 @@ export class UploadProcessor {
       target = this.target(record, log);
       const result = await engine.run({ uploadKey: id, source, target, signal, onProgress: reporter.update });
       await reporter.flush();
-      const done = await this.deps.store.succeed(id, toJobResult(result), finalProgress(result, reporter.last));
+      const done = await this.deps.store.succeed(
+        id,
+        toJobResult(result),
+        finalProgress(result, reporter.last),
+      );
       if (!done.ok) {
         tracked.release();
-        log.warn({ status: done.record?.status ?? null }, 'upload finished after the job ended; result not recorded');
+        log.warn(
+          { status: done.record?.status ?? null },
+          'upload finished after the job ended; result not recorded',
+        );
         return { jobId: id, outcome: done.record ? 'already-finished' : 'missing' };
       }
       tracked.finish({ status: 'succeeded' });
       log.info(
-        { size: result.size, resumed: result.resumed, skippedBytes: result.skippedBytes, mediaId: result.destination.mediaId },
+        {
+          size: result.size,
+          resumed: result.resumed,
+          skippedBytes: result.skippedBytes,
+          mediaId: result.destination.mediaId,
+        },
         'job succeeded',
       );
       await this.notify(done.record);
@@ -180,7 +195,8 @@ export class UploadProcessor {
       log.warn({}, 'no record for this job (expired?); dropping it');
       return { jobId, outcome: 'missing' };
     }
-    if (record.status === 'canceled') return await this.cleanUpCanceled(record, this.engine(log), undefined, log);
+    if (record.status === 'canceled')
+      return await this.cleanUpCanceled(record, this.engine(log), undefined, log);
     if (isTerminal(record.status)) await this.notify(record);
     return { jobId, outcome: 'already-finished' };
   }
@@ -236,7 +252,11 @@ export class UploadProcessor {
   private target(record: JobRecord, log: Logger): StorageTarget {
     return createStorageTarget(
       { target: record.spec.target, media: record.spec.media },
-      { ...this.deps.targetDeps, logger: log, onCredentialRefresh: () => this.deps.metrics.credentialRefreshed() },
+      {
+        ...this.deps.targetDeps,
+        logger: log,
+        onCredentialRefresh: () => this.deps.metrics.credentialRefreshed(),
+      },
     );
   }
 }

@@ -1,5 +1,5 @@
 import { type BigIntStats, constants } from 'node:fs';
-import { type FileHandle, open, realpath, stat, statfs } from 'node:fs/promises';
+import { type FileHandle, open, readlink, realpath, stat, statfs } from 'node:fs/promises';
 import path from 'node:path';
 import {
   type MediaferryError,
@@ -76,6 +76,8 @@ export interface ResolvedFile {
   /** Fully resolved path (no symlinks, no `..`), under one of the resolved roots. */
   realPath: string;
   stats: BigIntStats;
+  /** The roots, resolved (realpath) at the time of the check. */
+  realRoots: string[];
 }
 
 async function realRoots(roots: readonly string[]): Promise<string[]> {
@@ -90,14 +92,19 @@ async function realRoots(roots: readonly string[]): Promise<string[]> {
   return resolved;
 }
 
-async function assertRealFilesystem(realPath: string, displayPath: string): Promise<void> {
+/** `statPath` is what statfs is asked about: the real path, or `/proc/self/fd/N` for an open descriptor. */
+async function assertRealFilesystem(
+  realPath: string,
+  displayPath: string,
+  statPath = realPath,
+): Promise<void> {
   if (PSEUDO_FS_PREFIXES.some((p) => isUnder(realPath, p))) {
     throw new SourceForbiddenError(`not a regular file: ${displayPath}`, {
       details: { reason: 'PSEUDO_FS' },
     });
   }
   if (process.platform !== 'linux') return;
-  const fs = await statfs(realPath).catch((err: unknown) => {
+  const fs = await statfs(statPath).catch((err: unknown) => {
     throw fsError(err, displayPath);
   });
   if (PSEUDO_FS_MAGIC.has(Number(fs.type))) {
@@ -159,7 +166,34 @@ export async function resolveAllowedFile(
     });
   }
   throwIfAborted(signal);
-  return { requestedPath, realPath, stats };
+  return { requestedPath, realPath, stats, realRoots: resolvedRoots };
+}
+
+/**
+ * Checks where an opened descriptor really is (Linux: the kernel's name for it, `/proc/self/fd/N`).
+ * realpath-then-open is a race: a directory on the way can be swapped for a symlink between the two, and
+ * comparing dev/ino with a `stat` of the same path proves nothing, as that stat follows the same swapped
+ * path. Other platforms keep the path-based checks only.
+ */
+async function assertDescriptorAllowed(fd: number, file: ResolvedFile, displayPath: string): Promise<void> {
+  if (process.platform !== 'linux') return;
+  const link = `/proc/self/fd/${fd}`;
+  let actual: string;
+  try {
+    actual = await readlink(link);
+  } catch (err) {
+    // Fail closed: without /proc the race above cannot be ruled out.
+    throw new SourceForbiddenError(`cannot verify where ${displayPath} was opened (is /proc mounted?)`, {
+      cause: err,
+      details: { reason: 'UNVERIFIABLE' },
+    });
+  }
+  if (!file.realRoots.some((root) => isUnder(actual, root))) {
+    throw new SourceForbiddenError(`${displayPath} is outside the allowed file roots`, {
+      details: { reason: 'OUTSIDE_ROOTS' },
+    });
+  }
+  await assertRealFilesystem(actual, displayPath, link);
 }
 
 /** Identity of a file's content: device, inode, size and modification time (ns). */
@@ -217,6 +251,7 @@ export class LocalFileSource implements Source {
       if (opened.dev !== resolved.stats.dev || opened.ino !== resolved.stats.ino) {
         throw new SourceUnavailableError(`${this.path} was replaced while being opened`);
       }
+      await assertDescriptorAllowed(handle.fd, resolved, this.path);
       const fingerprint = fileFingerprint(opened);
       if (options.expectedFingerprint !== undefined && options.expectedFingerprint !== fingerprint) {
         throw new SourceChangedError(`${this.path} changed since the upload started (size, mtime or inode)`);

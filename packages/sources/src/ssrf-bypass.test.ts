@@ -1,6 +1,6 @@
 import net from 'node:net';
 import { SourceForbiddenError } from '@mediaferry/core';
-import type { Agent } from 'undici';
+import { type Agent, Pool } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { LookupFunction } from './source-policy.js';
 import {
@@ -81,13 +81,59 @@ describe('local addresses in every spelling (real resolver, real listeners)', ()
     }
   });
 
+  it('trailing-dot names: whatever the resolver answers is checked, nothing is connected', async () => {
+    // A stub resolver treats `localhost.` as the absolute name of localhost.
+    const absolute: LookupFunction = async (host) => {
+      if (host.toLowerCase().replace(/\.$/, '') === 'localhost') {
+        return [
+          { address: '::1', family: 6 },
+          { address: '127.0.0.1', family: 4 },
+        ];
+      }
+      throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${host}`), { code: 'ENOTFOUND' });
+    };
+    const dispatcher = createGuardedDispatcher({ lookup: absolute });
+    try {
+      for (const url of [`http://localhost.:${v4.port}/`, `http://LocalHost.:${v4.port}/`]) {
+        await refusedWithoutConnecting(url, dispatcher);
+        await expect(assertUrlAllowed(url, { lookup: absolute })).rejects.toBeInstanceOf(
+          SourceForbiddenError,
+        );
+        // The machine's own resolver may not know `localhost.` at all: a refusal either way.
+        const before = v4.connections + v6.connections;
+        await expect(
+          new UrlSource(url, { dispatcher: strict, maxBytes: 1 }).open({ start: 0 }),
+        ).rejects.toMatchObject({ code: expect.stringMatching(/^SOURCE_(FORBIDDEN|NOT_FOUND)$/) });
+        expect(v4.connections + v6.connections).toBe(before);
+      }
+    } finally {
+      await dispatcher.close();
+    }
+  });
+
   it('IPv6 zone ids are refused (invalid URL or link-local)', async () => {
     for (const url of ['http://[fe80::1%25lo]/', 'http://[fe80::1%lo]/', 'http://[::1%251]/']) {
       await expect(assertUrlAllowed(url), url).rejects.toBeInstanceOf(SourceForbiddenError);
-      expect(() => new UrlSource(url, { dispatcher: strict, maxBytes: 1 }), url).toThrow(SourceForbiddenError);
+      expect(() => new UrlSource(url, { dispatcher: strict, maxBytes: 1 }), url).toThrow(
+        SourceForbiddenError,
+      );
     }
     for (const ip of ['fe80::1%lo', 'fe80::1%1', '::1%lo', '::ffff:127.0.0.1%eth0']) {
       expect(isForbiddenAddress(ip), ip).toBe(true);
+    }
+  });
+});
+
+describe('dispatcher options cannot replace the guarded connector', () => {
+  it('a pool factory smuggled in through agentOptions is ignored', async () => {
+    const factory = (origin: URL | string, opts: object) => new Pool(origin, { ...opts, connect: undefined });
+    const dispatcher = createGuardedDispatcher({
+      agentOptions: { factory } as never, // only a plain-JS caller can pass it
+    });
+    try {
+      await refusedWithoutConnecting(`http://127.0.0.1:${v4.port}/`, dispatcher);
+    } finally {
+      await dispatcher.close();
     }
   });
 });

@@ -52,6 +52,26 @@ function isPublicV6(ip: ipaddr.IPv6): boolean {
 }
 
 /**
+ * Parses `ip` as the kernel will read it, or null. IPv6 text goes through the WHATWG URL parser first
+ * (which always prints hex groups): ipaddr.js reads `::a.b.c.d` as IPv4-*mapped* `::ffff:a.b.c.d`, but it
+ * is IPv4-*compatible* `::/96`, and that dotted form is exactly how Node prints such DNS answers. A zone
+ * id (`%eth0`) does not change an address's class and is dropped. IPv4 keeps every `inet_aton` spelling.
+ */
+function parseAddress(ip: string): ipaddr.IPv4 | ipaddr.IPv6 | null {
+  const bare = ip.startsWith('[') && ip.endsWith(']') ? ip.slice(1, -1) : ip;
+  if (bare.includes(':')) {
+    const noZone = bare.split('%')[0] ?? '';
+    if (!net.isIPv6(noZone)) return null;
+    try {
+      return ipaddr.IPv6.parse(new URL(`http://[${noZone}]/`).hostname.slice(1, -1));
+    } catch {
+      return null;
+    }
+  }
+  return ipaddr.IPv4.isValid(bare) ? ipaddr.IPv4.parse(bare) : null;
+}
+
+/**
  * Whether `ip` is anything but a public unicast address: loopback, private (RFC 1918), link-local
  * (incl. 169.254.169.254), CGNAT 100.64/10 (incl. Alibaba Cloud's metadata 100.100.100.200), unique-local,
  * unspecified, multicast, broadcast, reserved, documentation, and IPv6 forms that embed one of those
@@ -59,15 +79,16 @@ function isPublicV6(ip: ipaddr.IPv6): boolean {
  * (`2130706433`, `0x7f.1`, `0177.0.0.1`). Anything that is not an IP address is forbidden (fail closed).
  */
 export function isForbiddenAddress(ip: string): boolean {
-  const bare = ip.startsWith('[') && ip.endsWith(']') ? ip.slice(1, -1) : ip;
-  if (!ipaddr.isValid(bare)) return true;
-  const parsed = ipaddr.parse(bare);
+  const parsed = parseAddress(ip);
+  if (parsed === null) return true;
   return parsed.kind() === 'ipv4' ? !isPublicV4(parsed as ipaddr.IPv4) : !isPublicV6(parsed as ipaddr.IPv6);
 }
 
-function inAllowedCidrs(ip: string, cidrs: readonly string[]): boolean {
-  if (cidrs.length === 0 || !ipaddr.isValid(ip)) return false;
-  const addr = ipaddr.process(ip);
+function inAllowedCidrs(parsed: ipaddr.IPv4 | ipaddr.IPv6, cidrs: readonly string[]): boolean {
+  if (cidrs.length === 0) return false;
+  // IPv4-mapped is the same host as its IPv4 address (what ipaddr.process does); other embeddings are not.
+  const addr =
+    parsed instanceof ipaddr.IPv6 && parsed.isIPv4MappedAddress() ? parsed.toIPv4Address() : parsed;
   return cidrs.some((cidr) => {
     const range = ipaddr.parseCIDR(cidr);
     return range[0].kind() === addr.kind() && addr.match(range);
@@ -76,10 +97,10 @@ function inAllowedCidrs(ip: string, cidrs: readonly string[]): boolean {
 
 /** Whether the policy lets a connection go to `ip`. */
 export function isAddressAllowed(ip: string, policy: AddressPolicy = {}): boolean {
-  const bare = ip.startsWith('[') && ip.endsWith(']') ? ip.slice(1, -1) : ip;
-  if (!ipaddr.isValid(bare)) return false;
+  const parsed = parseAddress(ip);
+  if (parsed === null) return false;
   if (policy.allowPrivate === true) return true;
-  return !isForbiddenAddress(bare) || inAllowedCidrs(bare, policy.allowedCidrs ?? []);
+  return !isForbiddenAddress(ip) || inAllowedCidrs(parsed, policy.allowedCidrs ?? []);
 }
 
 /** Fails fast on a malformed CIDR list (config errors must not surface as per-request refusals). */
@@ -214,8 +235,11 @@ export interface GuardedDispatcherOptions extends AddressPolicy {
   lookup?: LookupFunction;
   /** @defaultValue 10_000 */
   connectTimeoutMs?: number;
-  /** Extra undici Agent options (keep-alive, connections...). `connect` is always the guarded one. */
-  agentOptions?: Omit<Agent.Options, 'connect'>;
+  /**
+   * Extra undici Agent options (keep-alive, connections...). `connect` is always the guarded one, and
+   * `factory` is not accepted: a custom pool factory could build clients that ignore the guarded connector.
+   */
+  agentOptions?: Omit<Agent.Options, 'connect' | 'factory'>;
 }
 
 /**
@@ -242,5 +266,7 @@ export function createGuardedDispatcher(options: GuardedDispatcherOptions = {}):
     }
     connector(connectOptions, callback);
   };
-  return new Agent({ ...options.agentOptions, connect });
+  // Drop a `factory` smuggled past the type (plain JS callers): it would decide how connections are made.
+  const { factory: _ignored, ...agentOptions } = (options.agentOptions ?? {}) as Agent.Options;
+  return new Agent({ ...agentOptions, connect });
 }

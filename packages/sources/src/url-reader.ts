@@ -20,6 +20,11 @@ export interface UrlReaderOptions {
   /** Size of the whole source when known (Content-Length / Content-Range total). */
   total: number | null;
   maxBytes: number;
+  /**
+   * The size the source had when the upload started, for a body that announces no length of its own
+   * (chunked): more bytes than that means the content changed. @defaultValue null (no bound)
+   */
+  knownSize?: number | null;
   description: string;
   /** The open() signal: stays attached to the request for the reader's lifetime. */
   signal?: AbortSignal;
@@ -35,6 +40,7 @@ export class UrlReader implements SourceReader {
   readonly #chunks: AsyncIterator<Buffer>;
   readonly #total: number | null;
   readonly #maxBytes: number;
+  readonly #knownSize: number | null;
   readonly #description: string;
   readonly #signal: AbortSignal | undefined;
   #position: number;
@@ -51,6 +57,7 @@ export class UrlReader implements SourceReader {
     this.#chunks = options.body[Symbol.asyncIterator]();
     this.#total = options.total;
     this.#maxBytes = options.maxBytes;
+    this.#knownSize = options.knownSize ?? null;
     this.#description = options.description;
     this.#signal = options.signal;
     this.#position = options.bodyStart;
@@ -137,6 +144,10 @@ export class UrlReader implements SourceReader {
     if (this.#total !== null && this.#received > this.#total) {
       discardBody(this.#body);
       throw new SourceProtocolError(`${this.#description} sent more bytes than announced`);
+    }
+    if (this.#knownSize !== null && this.#received > this.#knownSize) {
+      discardBody(this.#body);
+      throw new SourceChangedError(`${this.#description} is now longer than its ${this.#knownSize} bytes`);
     }
     return result.value;
   }

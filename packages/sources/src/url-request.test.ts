@@ -26,6 +26,12 @@ describe('url-request helpers', () => {
     expect(own.authorization).toBe('Bearer mine');
   });
 
+  it('decodes userinfo like a browser: malformed escapes stay as they are instead of throwing', () => {
+    const headers: Record<string, string> = {};
+    splitCredentials(new URL('https://a%ZZ%20b:j%C3%B6rg%@h.example/'), headers);
+    expect(headers.authorization).toBe(`Basic ${Buffer.from('a%ZZ b:jörg%').toString('base64')}`);
+  });
+
   it('describes a URL without credentials, query or fragment', () => {
     expect(describeUrl(new URL('https://u:p@h.example:8443/v/a.mp4?sig=secret#x'))).toBe(
       'https://h.example:8443/v/a.mp4',

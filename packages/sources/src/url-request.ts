@@ -41,6 +41,26 @@ export function sanitizeHeaders(headers: Record<string, string> | undefined): Re
   return out;
 }
 
+/**
+ * WHATWG percent-decode: `%XX` becomes a byte, anything else stays as it is. Unlike `decodeURIComponent`
+ * it never throws, so a malformed `user%ZZ@` (in a job URL or a redirect's Location) is not a URIError.
+ */
+function percentDecode(value: string): string {
+  const bytes = Buffer.from(value, 'utf8');
+  const out = Buffer.alloc(bytes.length);
+  let n = 0;
+  for (let i = 0; i < bytes.length; i++) {
+    const hex = bytes[i] === 0x25 ? bytes.subarray(i + 1, i + 3).toString('latin1') : '';
+    if (/^[0-9a-fA-F]{2}$/.test(hex)) {
+      out[n++] = Number.parseInt(hex, 16);
+      i += 2;
+    } else {
+      out[n++] = bytes[i] ?? 0;
+    }
+  }
+  return out.subarray(0, n).toString('utf8');
+}
+
 /** Moves `user:pass@` out of the URL into an Authorization header (unless the job set one). */
 export function splitCredentials(url: URL, headers: Record<string, string>): URL {
   if (url.username === '' && url.password === '') return url;
@@ -48,8 +68,8 @@ export function splitCredentials(url: URL, headers: Record<string, string>): URL
   bare.username = '';
   bare.password = '';
   if (headers.authorization === undefined) {
-    const user = decodeURIComponent(url.username);
-    const pass = decodeURIComponent(url.password);
+    const user = percentDecode(url.username);
+    const pass = percentDecode(url.password);
     headers.authorization = `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
   }
   return bare;

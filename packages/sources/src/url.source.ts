@@ -183,6 +183,9 @@ export class UrlSource implements Source {
         bodyStart,
         total,
         maxBytes: this.#maxBytes,
+        // A chunked body has no length to compare with the one recorded: bound it while streaming, or a
+        // longer new content would be cut at the old size and uploaded as if unchanged.
+        knownSize: expected?.size ?? null,
         description: this.description,
         ...(signal ? { signal } : {}),
       });

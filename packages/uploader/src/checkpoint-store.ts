@@ -71,3 +71,9 @@ export interface CheckpointStore {
   /** Deletes the checkpoint; with `owner`, only if that owner still holds it. True when deleted. */
   delete(uploadKey: string, owner?: string): Promise<boolean>;
 }
+
+/** Just the `UploadState` fields of `value` (a whole `Checkpoint` may be passed where a state is expected). */
+export function pickState(value: UploadState): UploadState {
+  const { fingerprint, totalSize, fileName, contentType, plan, destination, uploadId, createdAt } = value;
+  return { fingerprint, totalSize, fileName, contentType, plan, destination, uploadId, createdAt };
+}

@@ -6,6 +6,7 @@ import type {
   UploadState,
   UploadStatePatch,
 } from './checkpoint-store.js';
+import { pickState } from './checkpoint-store.js';
 
 interface Entry {
   owner: string;
@@ -24,7 +25,7 @@ export class MemoryCheckpointStore implements CheckpointStore {
 
   async create(uploadKey: string, owner: string, state: UploadState): Promise<boolean> {
     if (this.#entries.has(uploadKey)) return false;
-    this.#entries.set(uploadKey, { owner, state: structuredClone(state), parts: new Map() });
+    this.#entries.set(uploadKey, { owner, state: structuredClone(pickState(state)), parts: new Map() });
     return true;
   }
 

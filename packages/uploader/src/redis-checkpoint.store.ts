@@ -7,6 +7,7 @@ import type {
   UploadState,
   UploadStatePatch,
 } from './checkpoint-store.js';
+import { pickState } from './checkpoint-store.js';
 
 export interface RedisCheckpointStoreOptions {
   /** A connected ioredis client; the store never closes it. */
@@ -117,7 +118,7 @@ export class RedisCheckpointStore implements CheckpointStore {
   }
 
   async create(uploadKey: string, owner: string, state: UploadState): Promise<boolean> {
-    const { destination, uploadId, ...fixed } = state;
+    const { destination, uploadId, ...fixed } = pickState(state);
     const key = this.#key(uploadKey);
     const fields = [
       'destination',

@@ -68,7 +68,11 @@ describe('UploadEngine: concurrent engines, cancel, vanished uploads', () => {
           },
         },
       })
-      .run({ uploadKey: 'job-takeover', source: fx.fileSource(file.path), target: fx.vodTarget({ type: 'video', title }) });
+      .run({
+        uploadKey: 'job-takeover',
+        source: fx.fileSource(file.path),
+        target: fx.vodTarget({ type: 'video', title }),
+      });
     await expect(older).rejects.toBeInstanceOf(OwnershipLostError);
     const cp = await claimed;
     // Nothing was aborted: the multipart upload is still there for the new owner.
@@ -81,7 +85,9 @@ describe('UploadEngine: concurrent engines, cancel, vanished uploads', () => {
       target: fx.vodTarget({ type: 'video', title }),
     });
     expect(result.resumed).toBe(true);
-    expect((await fx.readBack(result.destination.bucket, result.destination.objectKey)).md5).toBe(md5(file.data));
+    expect((await fx.readBack(result.destination.bucket, result.destination.objectKey)).md5).toBe(
+      md5(file.data),
+    );
     expect((await fx.emu.admin.listMedia()).filter((m) => m.title === title)).toHaveLength(1);
   });
 
@@ -108,8 +114,15 @@ describe('UploadEngine: concurrent engines, cancel, vanished uploads', () => {
     await store.create('job-twice', 'crashed-worker', cp);
     for (const p of cp.parts) await store.recordPart('job-twice', 'crashed-worker', p);
     const since = (await fx.emu.admin.requests()).at(-1)?.seq ?? 0;
-    const second = await fx.engine().run({ uploadKey: 'job-twice', source: fx.fileSource(file.path), target });
-    expect(second).toMatchObject({ crc64: first.crc64, size: file.data.length, resumed: true, uploadedBytes: 0 });
+    const second = await fx
+      .engine()
+      .run({ uploadKey: 'job-twice', source: fx.fileSource(file.path), target });
+    expect(second).toMatchObject({
+      crc64: first.crc64,
+      size: file.data.length,
+      resumed: true,
+      uploadedBytes: 0,
+    });
     const log = await fx.emu.admin.requests({ since });
     expect(log.filter((e) => e.operation === 'UploadPart')).toHaveLength(0);
     expect(await store.get('job-twice')).toBeNull();
@@ -125,7 +138,9 @@ describe('UploadEngine: concurrent engines, cancel, vanished uploads', () => {
     const result = await fx.engine().run({ uploadKey: 'job-gone', source: fx.fileSource(file.path), target });
     expect(result).toMatchObject({ resumed: true, skippedBytes: 0, uploadedBytes: file.data.length });
     expect(result.destination.mediaId).toBe(cp.destination!.mediaId);
-    expect((await fx.readBack(result.destination.bucket, result.destination.objectKey)).md5).toBe(md5(file.data));
+    expect((await fx.readBack(result.destination.bucket, result.destination.objectKey)).md5).toBe(
+      md5(file.data),
+    );
     expect((await fx.emu.admin.listMedia()).filter((m) => m.title === title)).toHaveLength(1);
   });
 
@@ -143,7 +158,11 @@ describe('UploadEngine: concurrent engines, cancel, vanished uploads', () => {
           },
         },
       })
-      .run({ uploadKey: 'job-cancel', source: fx.fileSource(file.path), target: fx.vodTarget({ type: 'video', title }) });
+      .run({
+        uploadKey: 'job-cancel',
+        source: fx.fileSource(file.path),
+        target: fx.vodTarget({ type: 'video', title }),
+      });
     const outcome = await running.then(
       () => null,
       (err: unknown) => err,

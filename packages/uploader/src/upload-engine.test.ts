@@ -1,5 +1,6 @@
 import { AbortError } from '@mediaferry/core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { RetryReason } from './part-uploader.js';
 import type { UploadProgress } from './progress-meter.js';
 import {
   abortAfterBytes,
@@ -9,7 +10,6 @@ import {
   md5,
   randomBetween,
 } from './test-support/engine-fixture.js';
-import type { RetryReason } from './part-uploader.js';
 
 /** The engine against real Redis, the emulator (ali-oss / openapi-core) and real file sources. */
 let fx: EngineFixture;
@@ -57,7 +57,9 @@ describe('UploadEngine (file → VOD)', () => {
     for (const size of [1000, 0]) {
       const file = await fx.writeFile(size);
       const target = fx.ossTarget();
-      const result = await fx.engine().run({ uploadKey: `job-small-${size}`, source: fx.fileSource(file.path), target });
+      const result = await fx
+        .engine()
+        .run({ uploadKey: `job-small-${size}`, source: fx.fileSource(file.path), target });
       const back = await fx.readBack(result.destination.bucket, result.destination.objectKey);
       expect(back.data.equals(file.data)).toBe(true);
       expect(result.size).toBe(size);
@@ -175,8 +177,12 @@ describe('UploadEngine (file → VOD)', () => {
     await expect(run).rejects.toMatchObject({ code: 'STORAGE_ERROR', retryable: true });
     await fx.emu.admin.resetFaults();
     expect(await fx.store().get('job-giveup')).not.toBeNull();
-    const result = await fx.engine().run({ uploadKey: 'job-giveup', source: fx.fileSource(file.path), target });
+    const result = await fx
+      .engine()
+      .run({ uploadKey: 'job-giveup', source: fx.fileSource(file.path), target });
     expect(result.resumed).toBe(true);
-    expect((await fx.readBack(result.destination.bucket, result.destination.objectKey)).md5).toBe(md5(file.data));
+    expect((await fx.readBack(result.destination.bucket, result.destination.objectKey)).md5).toBe(
+      md5(file.data),
+    );
   });
 });

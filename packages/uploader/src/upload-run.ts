@@ -70,7 +70,7 @@ export class UploadRun {
     let cp = await this.#claimOrCreate(stat);
     const resumed = cp.resumed;
     if (resumed && (cp.fingerprint !== stat.fingerprint || cp.totalSize !== stat.size)) {
-      await this.#discard(cp, cp.destination !== null);
+      await this.#discard(cp, false);
       throw new SourceChangedError(`source changed since the upload started (${source.description})`);
     }
 

@@ -25,13 +25,15 @@ export interface StartApiOptions {
   prefix: string;
   services: BenchService[];
   fileRoot: string;
-  /** Folder for the log file (and the CPU profile with `cpuProfile`). */
+  /** Folder for the log file. */
   workDir: string;
   /** @defaultValue 'info' (production's level: one line per request) */
   logLevel?: string;
-  /** Write a V8 CPU profile to `workDir` when the process exits. @defaultValue false */
-  cpuProfile?: boolean;
+  /** Open the inspector on this port (to CPU-profile a phase). @defaultValue closed */
+  inspectPort?: number;
   env?: Record<string, string>;
+  /** Script to run instead of `apps/api/dist/main.js` (the what-if experiment). @defaultValue the API */
+  entry?: string;
 }
 
 export interface ApiHandle {
@@ -39,6 +41,7 @@ export interface ApiHandle {
   url: string;
   port: number;
   env: Record<string, string>;
+  inspectPort: number | undefined;
 }
 
 /** `node apps/api/dist/main.js` on a free port, configured by the environment only; waits for /readyz. */
@@ -54,10 +57,10 @@ export async function startApiProcess(o: StartApiOptions): Promise<ApiHandle> {
     LOG_LEVEL: o.logLevel ?? 'info',
     ...o.env,
   };
-  const proc = new BenchProcess('api', appEntry('api'), {
+  const proc = new BenchProcess('api', o.entry ?? appEntry('api'), {
     env,
     logFile: path.join(o.workDir, 'api.log'),
-    nodeArgs: o.cpuProfile ? ['--cpu-prof', `--cpu-prof-dir=${path.join(o.workDir, 'profiles')}`] : [],
+    nodeArgs: o.inspectPort ? [`--inspect=127.0.0.1:${o.inspectPort}`] : [],
   });
   const url = `http://127.0.0.1:${port}`;
   try {
@@ -66,5 +69,5 @@ export async function startApiProcess(o: StartApiOptions): Promise<ApiHandle> {
     await proc.stop(2_000);
     throw err;
   }
-  return { process: proc, url, port, env };
+  return { process: proc, url, port, env, inspectPort: o.inspectPort };
 }

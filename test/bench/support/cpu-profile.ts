@@ -1,8 +1,7 @@
-import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 
 /** The parts of V8's `.cpuprofile` (written by `node --cpu-prof`) this summary reads. */
-interface CpuProfile {
+export interface CpuProfile {
   nodes: {
     id: number;
     callFrame: { functionName: string; url: string; lineNumber: number };
@@ -101,15 +100,56 @@ export function summarizeProfile(profile: CpuProfile, n = 25): ProfileSummary {
   };
 }
 
-/** Reads every `.cpuprofile` in `dir` (one per process that exited) and summarizes each. */
-export async function summarizeProfilesIn(dir: string, n = 25): Promise<{ file: string; summary: ProfileSummary }[]> {
-  const files = (await readdir(dir)).filter((f) => f.endsWith('.cpuprofile'));
-  const out: { file: string; summary: ProfileSummary }[] = [];
-  for (const file of files) {
-    const profile = JSON.parse(await readFile(path.join(dir, file), 'utf8')) as CpuProfile;
-    out.push({ file: path.join(dir, file), summary: summarizeProfile(profile, n) });
+/** A slice of the work, recognised by a frame on the stack. */
+export interface Bucket {
+  label: string;
+  /** Matched against `functionName package file:line` of each frame. */
+  match: RegExp;
+  /**
+   * `feature` buckets (what the code is for: "source check") win over `mechanism` buckets (how:
+   * "ioredis", "GC") anywhere on the stack. @defaultValue 'feature'
+   */
+  kind?: 'feature' | 'mechanism';
+}
+
+/**
+ * Splits busy time into `buckets`: each sample goes to the innermost feature bucket on its stack
+ * (a source check inside the submit counts as "source check"), else to the innermost mechanism
+ * bucket, else to `other`. Continuations after an `await` start a new stack, which is why the
+ * mechanism buckets (reply parsing, timers, GC) exist.
+ */
+export function bucketTimes(profile: CpuProfile, buckets: readonly Bucket[], other = 'other'): ProfileRow[] {
+  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const parent = new Map<number, number>();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
+  const names = new Map(profile.nodes.map((node) => [node.id, frameName(node.callFrame)]));
+  const innermost = (kind: 'feature' | 'mechanism') => {
+    const memo = new Map<number, string | null>();
+    const list = buckets.filter((b) => (b.kind ?? 'feature') === kind);
+    const find = (id: number): string | null => {
+      const known = memo.get(id);
+      if (known !== undefined) return known;
+      const name = names.get(id) ?? '';
+      const hit = list.find((b) => b.match.test(name));
+      const up = parent.get(id);
+      const label = hit ? hit.label : up === undefined ? null : find(up);
+      memo.set(id, label);
+      return label;
+    };
+    return find;
+  };
+  const feature = innermost('feature');
+  const mechanism = innermost('mechanism');
+  const times = new Map<string, number>();
+  let busyUs = 0;
+  for (const [i, id] of profile.samples.entries()) {
+    const dt = profile.timeDeltas[i + 1] ?? 0;
+    if (byId.get(id)?.callFrame.functionName === '(idle)') continue;
+    busyUs += dt;
+    const label = feature(id) ?? mechanism(id) ?? other;
+    times.set(label, (times.get(label) ?? 0) + dt);
   }
-  return out;
+  return top(times, busyUs / 1000, buckets.length + 1);
 }
 
 /** Human-readable tables of a summary (to stderr in the benches, so stdout ends with the figures). */

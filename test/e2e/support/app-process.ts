@@ -66,7 +66,12 @@ export class AppProcess {
     this.child = spawn(process.execPath, args, {
       cwd: REPO_ROOT,
       // Only what we pass plus PATH/HOME: the apps must not pick up this machine's settings.
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', TMPDIR: process.env.TMPDIR ?? '/tmp', ...env },
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? '',
+        TMPDIR: process.env.TMPDIR ?? '/tmp',
+        ...env,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     for (const stream of ['stdout', 'stderr'] as const) {

@@ -40,7 +40,10 @@ export function expectNoCrashes(system: System): void {
 }
 
 /** Sum of UploadPart body bytes the emulator received for `key` (every attempt, failed ones too). */
-export async function uploadPartBytes(system: System, key: string): Promise<{ bytes: number; requests: number }> {
+export async function uploadPartBytes(
+  system: System,
+  key: string,
+): Promise<{ bytes: number; requests: number }> {
   const parts = (await system.admin.requests({ operation: 'UploadPart' })).filter((e) => e.key === key);
   return { bytes: parts.reduce((n, e) => n + e.bytes, 0), requests: parts.length };
 }

@@ -28,7 +28,10 @@ export interface InterruptibleOptions {
  * when they are submitted, the emulator is throttled so they stay in flight, and a second worker is
  * started only once they run. The caller interrupts `owner` and lifts the throttle.
  */
-export async function startInterruptibleJobs(system: System, o: InterruptibleOptions): Promise<InterruptibleJobs> {
+export async function startInterruptibleJobs(
+  system: System,
+  o: InterruptibleOptions,
+): Promise<InterruptibleJobs> {
   const live = system.workers.filter((w) => w.process.running);
   if (live.length !== 1) throw new Error(`expected exactly one running worker, found ${live.length}`);
   const owner = live[0]!;
@@ -50,6 +53,8 @@ export async function startInterruptibleJobs(system: System, o: InterruptibleOpt
   }
   await Promise.all(jobs.map((j) => waitForProgress(client, j.id, (_, status) => status === 'running')));
   const standby = await system.startWorker();
-  await Promise.all(jobs.map((j) => waitForProgress(client, j.id, (p) => p.partsDone >= (o.minPartsDone ?? 2))));
+  await Promise.all(
+    jobs.map((j) => waitForProgress(client, j.id, (p) => p.partsDone >= (o.minPartsDone ?? 2))),
+  );
   return { jobs, files, owner, standby };
 }

@@ -50,7 +50,9 @@ export async function waitForProgress(
     const job = await client.getJob(id, { signal });
     if (predicate(job.progress, job.status)) return job.progress;
     if (isTerminalStatus(job.status)) {
-      throw new Error(`job ${id} ended (${job.status}) before the awaited progress: ${JSON.stringify(job.progress)}`);
+      throw new Error(
+        `job ${id} ended (${job.status}) before the awaited progress: ${JSON.stringify(job.progress)}`,
+      );
     }
     let status: JobStatus = job.status;
     try {
@@ -64,7 +66,9 @@ export async function waitForProgress(
       }
     } catch (err) {
       if (signal.aborted) {
-        throw new Error(`job ${id}: the awaited progress did not come within ${timeoutMs} ms`, { cause: err });
+        throw new Error(`job ${id}: the awaited progress did not come within ${timeoutMs} ms`, {
+          cause: err,
+        });
       }
       // The stream dropped (e.g. Redis restarting): re-read the job and follow a new stream.
     }

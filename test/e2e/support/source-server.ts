@@ -113,9 +113,10 @@ export class SourceServer {
     for await (const chunk of stream as AsyncIterable<Buffer>) {
       if (res.destroyed) return;
       const rate = this.#bytesPerSecond;
-      const flushed = res.write(chunk);
+      res.write(chunk);
       if (rate) await delay((chunk.length * 1000) / rate);
-      if (!flushed && !res.destroyed) {
+      // Checked now, not from write()'s return value: a drain during the delay has already happened.
+      if (res.writableNeedDrain && !res.destroyed) {
         await new Promise<void>((r) => {
           res.once('drain', r);
           res.once('close', r);

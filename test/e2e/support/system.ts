@@ -196,16 +196,24 @@ export class System {
     this.admin = new EmulatorAdminClient(this.emulatorUrl, this.adminToken);
 
     this.emulator = this.#spawn('emulator', appEntry('emulator'), this.env);
-    await pollUntil('the emulator admin API', async () => ((await this.admin.health()).ok ? true : undefined), {
-      watch: [this.emulator],
-      timeoutMs: HOOK_TIMEOUT_MS,
-    });
+    await pollUntil(
+      'the emulator admin API',
+      async () => ((await this.admin.health()).ok ? true : undefined),
+      {
+        watch: [this.emulator],
+        timeoutMs: HOOK_TIMEOUT_MS,
+      },
+    );
 
     this.api = this.#spawn('api', appEntry('api'), this.env);
-    const waits: Promise<void>[] = [waitHttpOk(`${this.apiUrl}/readyz`, { watch: [this.api], timeoutMs: HOOK_TIMEOUT_MS })];
+    const waits: Promise<void>[] = [
+      waitHttpOk(`${this.apiUrl}/readyz`, { watch: [this.api], timeoutMs: HOOK_TIMEOUT_MS }),
+    ];
     if (o.metrics ?? true) {
       this.metrics = this.#spawn('metrics', appEntry('metrics'), this.env);
-      waits.push(waitHttpOk(`${this.metricsUrl}/healthz`, { watch: [this.metrics], timeoutMs: HOOK_TIMEOUT_MS }));
+      waits.push(
+        waitHttpOk(`${this.metricsUrl}/healthz`, { watch: [this.metrics], timeoutMs: HOOK_TIMEOUT_MS }),
+      );
     }
     await Promise.all(waits);
     await Promise.all(Array.from({ length: o.workers ?? 2 }, () => this.startWorker()));
@@ -248,7 +256,10 @@ export class System {
     return [
       { name: 'the AccessKey secret', value: this.accessKeySecret },
       { name: 'the emulator admin token', value: this.adminToken },
-      ...Object.values(this.services).map((s) => ({ name: `${s.name}'s webhook secret`, value: s.webhookSecret })),
+      ...Object.values(this.services).map((s) => ({
+        name: `${s.name}'s webhook secret`,
+        value: s.webhookSecret,
+      })),
     ];
   }
 
@@ -257,7 +268,8 @@ export class System {
     const secrets = [...this.knownSecrets(), ...extra];
     const findings: SecretFinding[] = [];
     for (const line of this.logs.lines) findings.push(...scanText(line.text, line.process, secrets));
-    for (const r of this.responses) findings.push(...scanText(r.body, `response ${r.status} ${r.url}`, secrets));
+    for (const r of this.responses)
+      findings.push(...scanText(r.body, `response ${r.status} ${r.url}`, secrets));
     return findings;
   }
 
@@ -265,9 +277,12 @@ export class System {
   report(lines = 30): string {
     const out: string[] = [];
     for (const p of this.#apps) {
-      const state = p.running ? `running (pid ${p.pid})` : `exited code=${p.exit?.code} signal=${p.exit?.signal}`;
+      const state = p.running
+        ? `running (pid ${p.pid})`
+        : `exited code=${p.exit?.code} signal=${p.exit?.signal}`;
       out.push(`──── ${p.name}: ${state}`);
-      for (const l of this.logs.tail(p.name, lines)) out.push(`  ${l.stream === 'stderr' ? '!' : ' '} ${l.text.slice(0, 600)}`);
+      for (const l of this.logs.tail(p.name, lines))
+        out.push(`  ${l.stream === 'stderr' ? '!' : ' '} ${l.text.slice(0, 600)}`);
     }
     return out.join('\n');
   }

@@ -26,7 +26,9 @@ export async function pollUntil<T>(
     options.signal?.throwIfAborted();
     for (const p of options.watch ?? []) {
       if (!p.running && !p.stoppedOnPurpose) {
-        throw new Error(`${p.name} exited (code ${p.exit?.code}, signal ${p.exit?.signal}) while waiting for ${what}`);
+        throw new Error(
+          `${p.name} exited (code ${p.exit?.code}, signal ${p.exit?.signal}) while waiting for ${what}`,
+        );
       }
     }
     try {

@@ -13,8 +13,8 @@ import {
 } from '@mediaferry/queue';
 import { assertSourceAllowed, type SourcePolicy } from '@mediaferry/sources';
 import { createLogger } from '@mediaferry/telemetry';
-import { WebhookDispatcher } from '@mediaferry/webhooks';
 import { makeTempDir, type RedisServer, startRedisServer, type TempDir } from '@mediaferry/testkit';
+import { WebhookDispatcher } from '@mediaferry/webhooks';
 import type { Queue } from 'bullmq';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import type { Redis } from 'ioredis';

@@ -34,7 +34,11 @@ export async function receiveBlob(
   md5: boolean,
 ): Promise<WrittenBlob> {
   const length = contentLength(ctx.req);
-  if (length !== undefined && length > MAX_OBJECT_SIZE) throw ossErrors.entityTooLarge(length);
+  if (length !== undefined && length > MAX_OBJECT_SIZE) {
+    // Refused unread: close the connection rather than drain gigabytes.
+    ctx.res.setHeader('Connection', 'close');
+    throw ossErrors.entityTooLarge(length);
+  }
   try {
     return await writeBlob(body, ctx.deps.store.blobDir, {
       md5,

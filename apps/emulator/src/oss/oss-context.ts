@@ -121,7 +121,12 @@ export function requestBody(ctx: OssContext, source: AsyncIterable<Buffer> = ctx
   const log = ctx.log;
   const faults = ctx.deps.faults;
   let body = source;
-  if (ctx.cutAfter !== undefined) body = cutAfter(body, ctx.cutAfter, () => ctx.req.socket.destroy());
+  if (ctx.cutAfter !== undefined) {
+    body = cutAfter(body, ctx.cutAfter, () => {
+      log.errorCode = 'ConnectionCut';
+      ctx.req.socket.destroy();
+    });
+  }
   return throttled(countBytes(body, log), (): Throttle | undefined => faults.throttle);
 }
 

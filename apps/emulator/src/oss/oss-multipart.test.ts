@@ -290,6 +290,17 @@ describe('plain objects', () => {
     expect(nobucket.code).toBe('NoSuchBucket');
   });
 
+  it('EntityTooLarge for a body announced above 5 GiB, refused before it is read', async () => {
+    const oss = ossForAccount(emu, 'mediaferry-local');
+    const { Readable } = await import('node:stream');
+    const err = await rejectionOf(() =>
+      oss.putStream('big.bin', Readable.from([testData(10)]), {
+        contentLength: 5 * 1024 ** 3 + 1,
+      } as unknown as OSS.PutStreamOptions),
+    );
+    expect(err).toMatchObject({ status: 400, code: 'EntityTooLarge' });
+  });
+
   it('path-style requests (localhost endpoint + sldEnable) reach the same buckets', async () => {
     const oss = ossForAccount(emu, 'mediaferry-local', {
       endpoint: `http://localhost:${emu.port}`,
@@ -298,5 +309,26 @@ describe('plain objects', () => {
     await oss.put('path/style.txt', Buffer.from('path style'));
     const viaVhost = await ossForAccount(emu, 'mediaferry-local').get('path/style.txt');
     expect(viaVhost.content.toString()).toBe('path style');
+  });
+});
+
+describe('skipPartMd5 (bench mode)', () => {
+  it('still completes and stores the right bytes, but part ETags are not MD5s', async () => {
+    const fast = await startEmulator({ skipPartMd5: true });
+    try {
+      const oss = ossForAccount(fast, 'mediaferry-local');
+      const data = testData(250 * KiB, 4);
+      const { uploadId } = await oss.initMultipartUpload('fast.bin');
+      const part = await uploadPartBuffer(oss, 'fast.bin', uploadId, 1, data);
+      const { createHash } = await import('node:crypto');
+      expect(part.etag).toMatch(/^"[0-9A-F]{32}"$/);
+      expect(part.etag).not.toBe(`"${createHash('md5').update(data).digest('hex').toUpperCase()}"`);
+      await oss.completeMultipartUpload('fast.bin', uploadId, [{ number: 1, etag: part.etag }]);
+      const got = await oss.get('fast.bin');
+      expect(got.content.equals(data)).toBe(true);
+      expect(header(got.res, 'x-oss-hash-crc64ecma')).toBe(crc64(data).toString());
+    } finally {
+      await fast.close();
+    }
   });
 });

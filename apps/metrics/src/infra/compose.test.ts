@@ -4,10 +4,12 @@ import { loadConfig } from '@mediaferry/config';
 import { describe, expect, it } from 'vitest';
 import { INFRA, readText, readYaml } from '../test-support/infra-files.js';
 
+// biome-ignore lint/suspicious/noExplicitAny: parsed YAML/JSON, walked freely by the assertions
 type Obj = Record<string, any>;
 
 /** Compose's `${VAR:-default}` interpolation with an empty environment. */
-const interpolate = (value: string) => value.replace(/\$\{(\w+)(?::?-([^}]*))?\}/g, (_, _name, def) => def ?? '');
+const interpolate = (value: string) =>
+  value.replace(/\$\{(\w+)(?::?-([^}]*))?\}/g, (_, _name, def) => def ?? '');
 
 const compose = readYaml('compose', 'docker-compose.yml') as Obj;
 const services = compose['services'] as Record<string, Obj>;
@@ -46,7 +48,10 @@ describe('infra/compose/docker-compose.yml', () => {
   it('gives every app an environment that @mediaferry/config accepts', () => {
     for (const app of APPS) {
       const env = Object.fromEntries(
-        Object.entries(services[app]!['environment'] as Record<string, string>).map(([k, v]) => [k, interpolate(v)]),
+        Object.entries(services[app]!['environment'] as Record<string, string>).map(([k, v]) => [
+          k,
+          interpolate(v),
+        ]),
       );
       const config = loadConfig(env);
       expect(config.redisUrl).toBe('redis://redis:6379');
@@ -67,7 +72,9 @@ describe('infra/compose/docker-compose.yml', () => {
         if (src!.startsWith('.')) expect(existsSync(path.join(INFRA, 'compose', src!)), v).toBe(true);
       }
     }
-    const providers = (readYaml('grafana', 'provisioning', 'dashboards', 'mediaferry.yml') as Obj)['providers'];
+    const providers = (readYaml('grafana', 'provisioning', 'dashboards', 'mediaferry.yml') as Obj)[
+      'providers'
+    ];
     expect(providers[0].options.path).toBe('/var/lib/grafana/dashboards');
     const ds = (readYaml('grafana', 'provisioning', 'datasources', 'prometheus.yml') as Obj)['datasources'];
     expect(ds[0].url).toBe('http://prometheus:9090');

@@ -5,12 +5,14 @@ import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { INFRA, listFiles, readText, readYaml, readYamlDocs } from '../test-support/infra-files.js';
 
+// biome-ignore lint/suspicious/noExplicitAny: parsed YAML/JSON, walked freely by the assertions
 type Obj = Record<string, any>;
 
 /** kubernetes-models' package for each API group (core, KEDA, Prometheus Operator). */
 function modelModule(apiVersion: string): string {
   if (apiVersion.startsWith('keda.sh/')) return `@kubernetes-models/keda/${apiVersion}`;
-  if (apiVersion.startsWith('monitoring.coreos.com/')) return `@kubernetes-models/prometheus-operator/${apiVersion}`;
+  if (apiVersion.startsWith('monitoring.coreos.com/'))
+    return `@kubernetes-models/prometheus-operator/${apiVersion}`;
   return `kubernetes-models/${apiVersion}`;
 }
 
@@ -23,24 +25,22 @@ async function validateObject(obj: Obj): Promise<void> {
 }
 
 const manifestFiles = listFiles('k8s', '.yaml').filter((f) => f !== 'kustomization.yaml');
-const objects: Obj[] = manifestFiles.flatMap((f) =>
-  readYamlDocs('k8s', f).map((o) => ({ ...o, __file: f })),
-);
+const objects: Obj[] = manifestFiles.flatMap((f) => readYamlDocs('k8s', f).map((o) => ({ ...o, __file: f })));
 const find = (kind: string, name: string): Obj => {
   const o = objects.find((x) => x['kind'] === kind && x['metadata']?.name === name);
   if (!o) throw new Error(`${kind}/${name} not found in infra/k8s`);
   return o;
 };
 const strip = ({ __file, ...o }: Obj) => o;
-const deployments = objects.filter((o) => o['kind'] === 'Deployment');
 
 describe('infra/k8s manifests', () => {
   it('are valid against the Kubernetes, KEDA and Prometheus Operator schemas', async () => {
     expect(objects.length).toBeGreaterThanOrEqual(12);
     for (const o of objects) {
-      await expect(validateObject(strip(o)), `${o['__file']}: ${o['kind']}/${o['metadata']?.name}`).resolves.toBe(
-        undefined,
-      );
+      await expect(
+        validateObject(strip(o)),
+        `${o['__file']}: ${o['kind']}/${o['metadata']?.name}`,
+      ).resolves.toBe(undefined);
     }
   });
 
@@ -112,7 +112,9 @@ describe('infra/k8s manifests', () => {
     expect(trigger.type).toBe('prometheus');
     expect(trigger.metadata.query).toContain('mediaferry_queue_jobs{queue="uploads"');
     expect(trigger.metadata.query).toContain('waiting');
-    expect(trigger.metadata.threshold).toBe(find('ConfigMap', 'mediaferry-config')['data'].WORKER_CONCURRENCY);
+    expect(trigger.metadata.threshold).toBe(
+      find('ConfigMap', 'mediaferry-config')['data'].WORKER_CONCURRENCY,
+    );
     expect(so['spec'].minReplicaCount).toBeGreaterThanOrEqual(1);
   });
 
@@ -120,7 +122,9 @@ describe('infra/k8s manifests', () => {
     const worker = find('Deployment', 'mediaferry-worker')['spec'].template;
     const pm = find('PodMonitor', 'mediaferry-worker');
     expect(worker.metadata.labels).toMatchObject(pm['spec'].selector.matchLabels);
-    expect(worker.spec.containers[0].ports.map((p: Obj) => p.name)).toContain(pm['spec'].podMetricsEndpoints[0].port);
+    expect(worker.spec.containers[0].ports.map((p: Obj) => p.name)).toContain(
+      pm['spec'].podMetricsEndpoints[0].port,
+    );
     const svc = find('Service', 'mediaferry-metrics');
     const sm = find('ServiceMonitor', 'mediaferry-metrics');
     expect(svc['metadata'].labels).toMatchObject(sm['spec'].selector.matchLabels);
@@ -134,14 +138,20 @@ describe('infra/k8s manifests', () => {
     const expected = {
       apiVersion: 'monitoring.coreos.com/v1',
       kind: 'PrometheusRule',
-      metadata: { name: 'mediaferry', labels: { 'app.kubernetes.io/name': 'mediaferry', role: 'alert-rules' } },
+      metadata: {
+        name: 'mediaferry',
+        labels: { 'app.kubernetes.io/name': 'mediaferry', role: 'alert-rules' },
+      },
       spec: { groups },
     };
     if (process.env['MEDIAFERRY_UPDATE_INFRA'] === '1') {
       const header =
         '# GENERATED from infra/prometheus/rules/*.yml by apps/metrics/src/infra/k8s.test.ts\n' +
         '# (MEDIAFERRY_UPDATE_INFRA=1 pnpm -F @mediaferry/metrics test). Edit the rules there, not here.\n';
-      writeFileSync(path.join(INFRA, 'k8s', 'prometheus-rule.yaml'), header + stringify(expected, { lineWidth: 0 }));
+      writeFileSync(
+        path.join(INFRA, 'k8s', 'prometheus-rule.yaml'),
+        header + stringify(expected, { lineWidth: 0 }),
+      );
     }
     expect(readText('k8s', 'prometheus-rule.yaml')).toMatch(/^# GENERATED/);
     expect(readYamlDocs('k8s', 'prometheus-rule.yaml')).toEqual([expected]);

@@ -20,7 +20,8 @@ export function readYaml<T = Record<string, unknown>>(...parts: string[]): T {
 /** Every document of a multi-document YAML file; throws on any parse error. */
 export function readYamlDocs(...parts: string[]): Array<Record<string, unknown>> {
   return parseAllDocuments(readText(...parts), { merge: true }).map((doc) => {
-    if (doc.errors.length > 0) throw new Error(`${parts.join('/')}: ${doc.errors.map((e) => e.message).join('; ')}`);
+    if (doc.errors.length > 0)
+      throw new Error(`${parts.join('/')}: ${doc.errors.map((e) => e.message).join('; ')}`);
     return doc.toJS() as Record<string, unknown>;
   });
 }

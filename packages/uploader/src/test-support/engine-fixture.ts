@@ -43,7 +43,11 @@ export class EngineFixture {
   }
 
   static async start(): Promise<EngineFixture> {
-    const [emu, redis, dir] = await Promise.all([startEmulator(), startRedisServer(), makeTempDir('mf-engine-')]);
+    const [emu, redis, dir] = await Promise.all([
+      startEmulator(),
+      startRedisServer(),
+      makeTempDir('mf-engine-'),
+    ]);
     return new EngineFixture(emu, redis, dir);
   }
 
@@ -87,7 +91,11 @@ export class EngineFixture {
   }
 
   vodTarget(media: MediaSpec = { type: 'video', title: `clip ${randomUUID()}` }, onRefresh?: () => void) {
-    return new VodStorageTarget({ vod: this.vod, media, ...(onRefresh ? { onCredentialRefresh: onRefresh } : {}) });
+    return new VodStorageTarget({
+      vod: this.vod,
+      media,
+      ...(onRefresh ? { onCredentialRefresh: onRefresh } : {}),
+    });
   }
 
   ossTarget(key = `dir/${randomUUID()}.mp4`): OssStorageTarget {

@@ -9,6 +9,8 @@ export interface MediaServer {
   data: Buffer;
   /** Honour `Range` (206) or ignore it (always 200 with the whole body). @defaultValue true */
   ranges: boolean;
+  /** Send no Content-Length (chunked): the size is unknown. @defaultValue false */
+  chunked: boolean;
   /** Destroy the connection after this many body bytes, for the next `dropTimes` GETs. */
   dropAfter: number;
   dropTimes: number;
@@ -25,6 +27,7 @@ export async function startMediaServer(data: Buffer): Promise<MediaServer> {
   const state = {
     data,
     ranges: true,
+    chunked: false,
     dropAfter: 0,
     dropTimes: 0,
     gets: [] as { range: string | undefined }[],
@@ -38,8 +41,9 @@ export async function startMediaServer(data: Buffer): Promise<MediaServer> {
       'accept-ranges': state.ranges ? 'bytes' : 'none',
       'last-modified': 'Sun, 22 Nov 2026 01:00:00 GMT',
     };
+    const length = (n: number) => (state.chunked ? {} : { 'content-length': n });
     if (req.method === 'HEAD') {
-      res.writeHead(200, { ...headers, 'content-length': body.length });
+      res.writeHead(200, { ...headers, ...length(body.length) });
       res.end();
       return;
     }
@@ -54,7 +58,7 @@ export async function startMediaServer(data: Buffer): Promise<MediaServer> {
       headers['content-range'] = `bytes ${start}-${body.length - 1}/${body.length}`;
     }
     const slice = body.subarray(start);
-    res.writeHead(status, { ...headers, 'content-length': slice.length });
+    res.writeHead(status, { ...headers, ...length(slice.length) });
     if (state.dropTimes > 0) {
       state.dropTimes--;
       res.write(slice.subarray(0, Math.min(state.dropAfter, slice.length)), () => {
@@ -62,7 +66,9 @@ export async function startMediaServer(data: Buffer): Promise<MediaServer> {
       });
       return;
     }
-    res.end(slice);
+    // Written in pieces, so a chunked response really is chunked.
+    for (let i = 0; i < slice.length; i += 256 * 1024) res.write(slice.subarray(i, i + 256 * 1024));
+    res.end();
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;

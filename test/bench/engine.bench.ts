@@ -1,0 +1,354 @@
+/**
+ * Upload engine throughput vs ali-oss and the loopback ceiling (`pnpm bench:engine`; needs `pnpm build`).
+ *
+ * A 2 GiB file (BENCH_SIZE_MIB) goes into the emulator (own process, `skipPartMd5`) as a local file and
+ * as a URL served by a small HTTP server (own process). Each variant runs in its own child process, so
+ * its wall time, CPU seconds and peak RSS are its own; variants are interleaved over BENCH_ROUNDS rounds
+ * and medians reported. Every object's CRC-64 is checked against the file's, then deleted.
+ *
+ *   engine-file     UploadEngine (Redis checkpoints, 8 MiB parts, parallelism 4), LocalFileSource
+ *   alioss-default  ali-oss multipartUpload, defaults (1 MiB parts, parallel 5)
+ *   alioss-same     ali-oss multipartUpload, the engine's part size and parallelism
+ *   put-ceiling     one streamed HTTP PUT of the file (PutObject; the emulator MD5s it)
+ *   engine-url      UploadEngine with UrlSource
+ *   download-alone  UrlSource read to the end into one reused buffer (no upload)
+ *   spool-alioss    download to a temp file, then ali-oss multipartUpload (engine's settings)
+ *
+ * Last line: engine_vs_alioss_default engine_vs_alioss_same engine_vs_ceiling engine_peak_rss_mib
+ * url_overlap (engine-url ÷ max(download-alone, engine-file)) url_vs_spool (spool ÷ engine-url).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createHmac, randomBytes, randomUUID } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdtemp, open, rm, stat } from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { pipeline } from 'node:stream/promises';
+
+const MiB = 1024 * 1024;
+const SIZE = Number(process.env.BENCH_SIZE_MIB ?? 2048) * MiB;
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const PART_SIZE = 8 * MiB;
+const PARALLEL = 4;
+const REGION = 'cn-shanghai';
+const BUCKET = 'bench';
+const AK = 'bench-access-key-id';
+const SK = 'bench-access-key-secret';
+const SELF = import.meta.filename;
+
+const VARIANTS = [
+  'engine-file',
+  'alioss-default',
+  'alioss-same',
+  'put-ceiling',
+  'engine-url',
+  'download-alone',
+  'spool-alioss',
+] as const;
+type Variant = (typeof VARIANTS)[number];
+
+interface VariantConfig {
+  variant: Variant;
+  file: string;
+  url: string;
+  ossUrl: string;
+  port: number;
+  key: string;
+  redisUrl: string;
+  tmpDir: string;
+}
+
+interface VariantResult {
+  seconds: number;
+  cpuSeconds: number;
+  maxRssMiB: number;
+}
+
+// ---------- roles run in child processes ----------
+
+/** The emulator as its own process, bench mode. Prints its endpoint as one JSON line. */
+async function roleEmulator(dataDir: string): Promise<void> {
+  const { startEmulator } = await import('@mediaferry/emulator');
+  const emu = await startEmulator({
+    dataDir,
+    skipPartMd5: true,
+    buckets: [BUCKET],
+    accessKeyId: AK,
+    accessKeySecret: SK,
+    region: REGION,
+  });
+  process.stdout.write(`${JSON.stringify({ url: emu.url, port: emu.port, pid: process.pid })}\n`);
+  process.on('SIGTERM', () => void emu.close().then(() => process.exit(0)));
+}
+
+/** A static HTTP server for the file (Range, strong ETag), as a media host would be. */
+async function roleSource(file: string): Promise<void> {
+  const info = await stat(file);
+  const etag = `"${info.size.toString(16)}-${info.mtimeMs.toString(16)}"`;
+  const server = http.createServer((req, res) => {
+    const headers = { etag, 'content-type': 'video/mp4', 'accept-ranges': 'bytes' };
+    if (req.method === 'HEAD') {
+      res.writeHead(200, { ...headers, 'content-length': info.size });
+      res.end();
+      return;
+    }
+    const m = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
+    const start = m ? Number(m[1]) : 0;
+    res.writeHead(m ? 206 : 200, {
+      ...headers,
+      'content-length': info.size - start,
+      ...(m ? { 'content-range': `bytes ${start}-${info.size - 1}/${info.size}` } : {}),
+    });
+    pipeline(createReadStream(file, { start, highWaterMark: MiB }), res).catch(() => {});
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  process.stdout.write(`${JSON.stringify({ url: `http://127.0.0.1:${port}/media/source.mp4` })}\n`);
+  process.on('SIGTERM', () => server.close(() => process.exit(0)));
+}
+
+async function aliOss(c: VariantConfig) {
+  const { default: OSS } = await import('ali-oss');
+  return new OSS({
+    endpoint: c.ossUrl,
+    bucket: BUCKET,
+    region: `oss-${REGION}`,
+    accessKeyId: AK,
+    accessKeySecret: SK,
+    timeout: 600_000,
+  });
+}
+
+async function runEngine(c: VariantConfig, spec: { type: 'file'; path: string } | { type: 'url'; url: string }) {
+  const [{ UploadEngine, RedisCheckpointStore }, { OssStorageTarget }, { createSource }, { Redis }] =
+    await Promise.all([
+      import('@mediaferry/uploader'),
+      import('@mediaferry/aliyun'),
+      import('@mediaferry/sources'),
+      import('ioredis'),
+    ]);
+  const redis = new Redis(c.redisUrl);
+  const engine = new UploadEngine({
+    checkpoints: new RedisCheckpointStore({ redis }),
+    partSize: PART_SIZE,
+    parallelism: PARALLEL,
+  });
+  const policy = { fileRoots: [path.dirname(c.file)], allowPrivate: true, maxUrlBytes: 64 * 1024 * MiB };
+  const account = { endpoint: c.ossUrl, region: REGION, accessKeyId: AK, accessKeySecret: SK };
+  return async () => {
+    await engine.run({
+      uploadKey: randomUUID(),
+      source: createSource(spec, policy),
+      target: new OssStorageTarget({ account, bucket: BUCKET, key: c.key }),
+    });
+    redis.disconnect();
+  };
+}
+
+/** What each variant does; setup (imports, clients) is outside the timed part. */
+async function prepareVariant(c: VariantConfig): Promise<() => Promise<void>> {
+  switch (c.variant) {
+    case 'engine-file':
+      return runEngine(c, { type: 'file', path: c.file });
+    case 'engine-url':
+      return runEngine(c, { type: 'url', url: c.url });
+    case 'alioss-default': {
+      const oss = await aliOss(c);
+      return async () => void (await oss.multipartUpload(c.key, c.file, {}));
+    }
+    case 'alioss-same': {
+      const oss = await aliOss(c);
+      return async () => void (await oss.multipartUpload(c.key, c.file, { partSize: PART_SIZE, parallel: PARALLEL }));
+    }
+    case 'spool-alioss': {
+      const oss = await aliOss(c);
+      return async () => {
+        const tmp = path.join(c.tmpDir, `spool-${randomUUID()}`);
+        await new Promise<void>((resolve, reject) => {
+          http.get(c.url, (res) => pipeline(res, createWriteStream(tmp)).then(resolve, reject)).on('error', reject);
+        });
+        await oss.multipartUpload(c.key, tmp, { partSize: PART_SIZE, parallel: PARALLEL });
+        await rm(tmp, { force: true });
+      };
+    }
+    case 'download-alone': {
+      const { createSource } = await import('@mediaferry/sources');
+      const source = createSource({ type: 'url', url: c.url }, { fileRoots: [], allowPrivate: true, maxUrlBytes: 1e12 });
+      return async () => {
+        const reader = await source.open({ start: 0 });
+        const buffer = Buffer.allocUnsafeSlow(PART_SIZE);
+        while ((await reader.read(buffer)) > 0) {}
+        await reader.close();
+      };
+    }
+    case 'put-ceiling':
+      return async () => {
+        const date = new Date().toUTCString();
+        const type = 'application/octet-stream';
+        const toSign = `PUT\n\n${type}\n${date}\n/${BUCKET}/${c.key}`;
+        const signature = createHmac('sha1', SK).update(toSign).digest('base64');
+        const req = http.request({
+          host: '127.0.0.1',
+          port: c.port,
+          method: 'PUT',
+          path: `/${c.key}`,
+          headers: {
+            host: `${BUCKET}.oss-${REGION}.aliyuncs.com`,
+            date,
+            'content-type': type,
+            'content-length': SIZE,
+            authorization: `OSS ${AK}:${signature}`,
+          },
+        });
+        const response = new Promise<http.IncomingMessage>((resolve, reject) => {
+          req.once('response', resolve);
+          req.once('error', reject);
+        });
+        await pipeline(createReadStream(c.file, { highWaterMark: MiB }), req);
+        const res = await response;
+        res.resume();
+        if (res.statusCode !== 200) throw new Error(`PUT answered ${res.statusCode}`);
+      };
+  }
+}
+
+async function roleVariant(config: VariantConfig): Promise<void> {
+  const run = await prepareVariant(config);
+  const cpu = process.cpuUsage();
+  const t = performance.now();
+  await run();
+  const seconds = (performance.now() - t) / 1000;
+  const used = process.cpuUsage(cpu);
+  const result: VariantResult = {
+    seconds,
+    cpuSeconds: (used.user + used.system) / 1e6,
+    maxRssMiB: process.resourceUsage().maxRSS / 1024,
+  };
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+}
+
+// ---------- orchestrator ----------
+
+function spawnRole(args: string[]): { child: ChildProcess; line: Promise<string> } {
+  const child = spawn(process.execPath, [...process.execArgv, SELF, ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const line = new Promise<string>((resolve, reject) => {
+    const rl = createInterface({ input: child.stdout! });
+    rl.once('line', resolve);
+    child.once('exit', (code) => reject(new Error(`${args[0]} exited (${code}) without output`)));
+  });
+  line.catch(() => {});
+  return { child, line };
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+/** Incompressible file, fast: one random 64 MiB block repeated; returns its CRC-64. */
+async function makeFile(file: string): Promise<string> {
+  const { crc64, crc64Combine } = await import('@mediaferry/crc64');
+  const block = randomBytes(Math.min(64 * MiB, SIZE));
+  const blockCrc = crc64(block);
+  const fh = await open(file, 'w');
+  let crc = 0n;
+  try {
+    for (let written = 0; written < SIZE; ) {
+      const n = Math.min(block.length, SIZE - written);
+      await fh.write(block, 0, n);
+      crc = n === block.length ? crc64Combine(crc, blockCrc, n) : crc64(block.subarray(0, n), crc);
+      written += n;
+    }
+  } finally {
+    await fh.close();
+  }
+  return crc.toString();
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+async function orchestrate(): Promise<void> {
+  const { startRedisServer } = await import('@mediaferry/testkit');
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'mf-bench-engine-'));
+  const children: ChildProcess[] = [];
+  const redis = await startRedisServer();
+  try {
+    const file = path.join(dir, 'source.mp4');
+    const expectedCrc = await makeFile(file);
+    const emulator = spawnRole(['emulator', path.join(dir, 'emulator')]);
+    const source = spawnRole(['source', file]);
+    children.push(emulator.child, source.child);
+    const emu = JSON.parse(await emulator.line) as { url: string; port: number };
+    const { url } = JSON.parse(await source.line) as { url: string };
+    const oss = await aliOss({ ossUrl: emu.url } as VariantConfig);
+    const results = new Map<Variant, VariantResult[]>(VARIANTS.map((v) => [v, []]));
+    console.log(`engine bench: ${SIZE / MiB} MiB, ${ROUNDS} rounds, ${os.cpus().length} CPUs`);
+    for (let round = 1; round <= ROUNDS; round++) {
+      for (const variant of VARIANTS) {
+        const key = `bench/${variant}-${round}.mp4`;
+        const config: VariantConfig = {
+          variant,
+          file,
+          url,
+          ossUrl: emu.url,
+          port: emu.port,
+          key,
+          redisUrl: redis.url,
+          tmpDir: dir,
+        };
+        const run = spawnRole(['variant', JSON.stringify(config)]);
+        const result = JSON.parse(await run.line) as VariantResult;
+        await new Promise((r) => run.child.once('exit', r));
+        if (variant !== 'download-alone') {
+          const head = await oss.head(key);
+          const crc = (head.res.headers as Record<string, string>)['x-oss-hash-crc64ecma'];
+          if (crc !== expectedCrc) throw new Error(`${variant}: object CRC-64 ${crc}, expected ${expectedCrc}`);
+          await oss.delete(key);
+        }
+        results.get(variant)!.push(result);
+        console.log(
+          `  round ${round} ${variant.padEnd(15)} ${(SIZE / 1e6 / result.seconds).toFixed(0).padStart(5)} MB/s` +
+            `  cpu ${result.cpuSeconds.toFixed(1)} s  rss ${result.maxRssMiB.toFixed(0)} MiB`,
+        );
+      }
+    }
+    const gib = SIZE / 1024 ** 3;
+    const t = (v: Variant) => median(results.get(v)!.map((r) => r.seconds));
+    console.log('\nvariant          MB/s   CPU s/GiB  peak RSS MiB');
+    for (const v of VARIANTS) {
+      const rs = results.get(v)!;
+      const cpu = median(rs.map((r) => r.cpuSeconds)) / gib;
+      const rss = Math.max(...rs.map((r) => r.maxRssMiB));
+      console.log(
+        `${v.padEnd(15)} ${(SIZE / 1e6 / t(v)).toFixed(0).padStart(5)}  ${cpu.toFixed(2).padStart(9)}  ${rss.toFixed(0).padStart(12)}`,
+      );
+    }
+    const peak = Math.max(...[...results.get('engine-file')!, ...results.get('engine-url')!].map((r) => r.maxRssMiB));
+    const fmt = (x: number) => x.toFixed(2);
+    console.log(
+      `engine_vs_alioss_default=${fmt(t('alioss-default') / t('engine-file'))}` +
+        ` engine_vs_alioss_same=${fmt(t('alioss-same') / t('engine-file'))}` +
+        ` engine_vs_ceiling=${fmt(t('put-ceiling') / t('engine-file'))}` +
+        ` engine_peak_rss_mib=${peak.toFixed(0)}` +
+        ` url_overlap=${fmt(t('engine-url') / Math.max(t('download-alone'), t('engine-file')))}` +
+        ` url_vs_spool=${fmt(t('spool-alioss') / t('engine-url'))}`,
+    );
+  } finally {
+    for (const c of children) await stop(c);
+    await redis.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+const role = process.argv[2];
+if (role === 'emulator') await roleEmulator(process.argv[3]!);
+else if (role === 'source') await roleSource(process.argv[3]!);
+else if (role === 'variant') await roleVariant(JSON.parse(process.argv[3]!) as VariantConfig);
+else await orchestrate();
