@@ -21,14 +21,23 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { newJobId } from '@mediaferry/core';
-import { closeRedis, createRedis, createUploadQueue, UPLOAD_JOB_NAME } from '@mediaferry/queue';
+import {
+  closeRedis,
+  createRedis,
+  createUploadQueue,
+  QUEUE_NAMES,
+  UPLOAD_JOB_NAME,
+  uploadJobOptions,
+  waitForRedisReady,
+} from '@mediaferry/queue';
 import { freePort, makeTempDir, startRedisServer } from '@mediaferry/testkit';
+import { Queue } from 'bullmq';
 import { Pool } from 'undici';
-import { makeServices, startApiProcess } from './support/api-process.ts';
 import { API_COST_BUCKETS } from './support/api-cost-buckets.ts';
+import { makeServices, startApiProcess } from './support/api-process.ts';
+import { Cleanup } from './support/cleanup.ts';
 import { bucketTimes, formatProfile, summarizeProfile } from './support/cpu-profile.ts';
 import { InspectorSession } from './support/inspector-profiler.ts';
-import { Cleanup } from './support/cleanup.ts';
 import { closedLoop, type LoadResult, openLoop, statusLine } from './support/load.ts';
 import { readRequestLines } from './support/server-log.ts';
 import { CpuMeter, machineLine, printFigures, summarize } from './support/stats.ts';
@@ -75,12 +84,16 @@ async function main(): Promise<void> {
       logLevel: process.env.BENCH_API_LOG_LEVEL || 'info',
       ...(CPU_PROF ? { inspectPort: await freePort() } : {}),
       ...(WHAT_IF
-        ? { entry: path.join(import.meta.dirname, 'support/api-what-if.main.ts'), env: { BENCH_API_WHATIF: WHAT_IF } }
+        ? {
+            entry: path.join(import.meta.dirname, 'support/api-what-if.main.ts'),
+            env: { BENCH_API_WHATIF: WHAT_IF },
+          }
         : {}),
     });
     cleanup.add(() => api.process.stop());
     const redis = createRedis(redisServer.url, { role: 'client', connectionName: 'bench' });
     cleanup.add(() => closeRedis(redis));
+    await waitForRedisReady(redis);
     const pool = new Pool(api.url, { connections: CONNECTIONS, pipelining: 1, keepAliveTimeout: 60_000 });
     cleanup.add(async () => {
       if (!pool.closed) await pool.close();
@@ -97,17 +110,19 @@ async function main(): Promise<void> {
       seq += 1;
       return Array.from({ length: n }, (_, i) => JSON.stringify(spec(i)));
     };
-    const post = (list: string[], urlPath = '/v1/jobs') => async (i: number) => {
-      const service = services[i % services.length]!;
-      const res = await pool.request({
-        path: urlPath,
-        method: 'POST',
-        headers: { authorization: `Bearer ${service.token}`, 'content-type': 'application/json' },
-        body: list[i],
-      });
-      await res.body.dump();
-      return res.statusCode;
-    };
+    const post =
+      (list: string[], urlPath = '/v1/jobs') =>
+      async (i: number) => {
+        const service = services[i % services.length]!;
+        const res = await pool.request({
+          path: urlPath,
+          method: 'POST',
+          headers: { authorization: `Bearer ${service.token}`, 'content-type': 'application/json' },
+          body: list[i],
+        });
+        await res.body.dump();
+        return res.statusCode;
+      };
     const cpu = new CpuMeter({ api: api.process.pid }, redis);
     const cpuLine = async (label: string, jobs: number) => {
       const { wallMs, cpuMs } = await cpu.end();
@@ -145,7 +160,9 @@ async function main(): Promise<void> {
       log(formatProfile('of the API during the closed loop', summarizeProfile(profile, 20)));
       log(`  API CPU by step of POST /v1/jobs (closed loop, ${JOBS} jobs):`);
       for (const row of bucketTimes(profile, API_COST_BUCKETS)) {
-        log(`    ${(row.share * 100).toFixed(1).padStart(5)}%  ${(row.ms / JOBS).toFixed(3)} ms/job  ${row.name}`);
+        log(
+          `    ${(row.share * 100).toFixed(1).padStart(5)}%  ${(row.ms / JOBS).toFixed(3)} ms/job  ${row.name}`,
+        );
       }
     }
     const burstStats = report('closed loop', burst, JOBS);
@@ -157,14 +174,19 @@ async function main(): Promise<void> {
     const paced = await openLoop(PACED_JOBS, PACED_RATE, post(pacedBodies));
     await cpuLine('open loop', PACED_JOBS);
     const pacedStats = report('open loop', paced, PACED_JOBS);
-    log(`  open loop: max dispatch lag ${paced.maxDispatchLagMs.toFixed(1)} ms, max in flight ${paced.maxInFlight}`);
+    log(
+      `  open loop: max dispatch lag ${paced.maxDispatchLagMs.toFixed(1)} ms, max in flight ${paced.maxInFlight}`,
+    );
 
     const batchRequests = Math.ceil(JOBS / BATCH_SIZE);
     log(`batch: ${batchRequests} × POST /v1/jobs/batch of ${BATCH_SIZE}, 4 in flight …`);
     const batchBodies = Array.from({ length: batchRequests }, () => {
       seq += 1;
       return JSON.stringify({
-        jobs: Array.from({ length: BATCH_SIZE }, (_, i) => ({ ...spec(i), idempotencyKey: `batch-${seq}-${i}` })),
+        jobs: Array.from({ length: BATCH_SIZE }, (_, i) => ({
+          ...spec(i),
+          idempotencyKey: `batch-${seq}-${i}`,
+        })),
       });
     });
     await cpu.begin();
@@ -176,7 +198,7 @@ async function main(): Promise<void> {
 
     // The API really enqueued what it acknowledged: count its BullMQ jobs.
     const apiQueue = createUploadQueue(redis, { prefix: 'mfbench' });
-    const counts = await apiQueue.getJobCounts('wait', 'prioritized', 'delayed', 'paused');
+    const counts = await apiQueue.getJobCounts('wait', 'prioritized', 'delayed');
     const apiQueued = Object.values(counts).reduce((a, b) => a + b, 0);
     const apiAccepted =
       accepted(warm) + accepted(burst) + accepted(paced) + (batch.statuses.get('202') ?? 0) * BATCH_SIZE;
@@ -184,7 +206,11 @@ async function main(): Promise<void> {
     await apiQueue.close();
 
     // Raw BullMQ on the same Redis, fresh prefix, same default job options, the same specs as data.
-    const rawQueue = createUploadQueue(redis, { prefix: 'mfraw' });
+    const rawQueue = new Queue(QUEUE_NAMES.uploads, {
+      connection: redis,
+      prefix: 'mfraw',
+      defaultJobOptions: uploadJobOptions(),
+    });
     const rawJobs = (n: number) =>
       Array.from({ length: n }, (_, i) => ({
         name: UPLOAD_JOB_NAME,
@@ -196,7 +222,8 @@ async function main(): Promise<void> {
     log(`raw BullMQ: addBulk of ${JOBS} in chunks of ${RAW_CHUNK} …`);
     await cpu.begin();
     let t0 = performance.now();
-    for (let i = 0; i < rawList.length; i += RAW_CHUNK) await rawQueue.addBulk(rawList.slice(i, i + RAW_CHUNK));
+    for (let i = 0; i < rawList.length; i += RAW_CHUNK)
+      await rawQueue.addBulk(rawList.slice(i, i + RAW_CHUNK));
     const rawMs = performance.now() - t0;
     const rawCpu = await cpuLine('raw addBulk', JOBS);
     const rawRate = (JOBS / rawMs) * 1000;
@@ -265,6 +292,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`api-enqueue bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.stderr.write(
+    `api-enqueue bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+  );
   process.exit(1);
 });

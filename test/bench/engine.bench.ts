@@ -14,12 +14,15 @@
  *   download-alone  UrlSource read to the end into one reused buffer (no upload)
  *   spool-alioss    download to a temp file, then ali-oss multipartUpload (engine's settings)
  *
+ * Emulator data and spool files live in BENCH_DIR (default /dev/shm: the disk here writes ~100 MB/s);
+ * the source file in the OS temp dir, read from the page cache.
+ *
  * Last line: engine_vs_alioss_default engine_vs_alioss_same engine_vs_ceiling engine_peak_rss_mib
  * url_overlap (engine-url ÷ max(download-alone, engine-file)) url_vs_spool (spool ÷ engine-url).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync } from 'node:fs';
 import { mkdtemp, open, rm, stat } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -39,7 +42,7 @@ const AK = 'bench-access-key-id';
 const SK = 'bench-access-key-secret';
 const SELF = import.meta.filename;
 
-const VARIANTS = [
+const ALL_VARIANTS = [
   'engine-file',
   'alioss-default',
   'alioss-same',
@@ -48,7 +51,11 @@ const VARIANTS = [
   'download-alone',
   'spool-alioss',
 ] as const;
-type Variant = (typeof VARIANTS)[number];
+type Variant = (typeof ALL_VARIANTS)[number];
+/** BENCH_VARIANTS=engine-file,engine-url runs a subset (the summary line then needs all). */
+const VARIANTS = process.env.BENCH_VARIANTS
+  ? ALL_VARIANTS.filter((v) => process.env.BENCH_VARIANTS!.split(',').includes(v))
+  : ALL_VARIANTS;
 
 interface VariantConfig {
   variant: Variant;
@@ -232,8 +239,8 @@ async function roleVariant(config: VariantConfig): Promise<void> {
 
 // ---------- orchestrator ----------
 
-function spawnRole(args: string[]): { child: ChildProcess; line: Promise<string> } {
-  const child = spawn(process.execPath, [...process.execArgv, SELF, ...args], {
+function spawnRole(args: string[], nodeArgs: string[] = []): { child: ChildProcess; line: Promise<string> } {
+  const child = spawn(process.execPath, [...process.execArgv, ...nodeArgs, SELF, ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const line = new Promise<string>((resolve, reject) => {
@@ -276,11 +283,16 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 async function orchestrate(): Promise<void> {
   const { startRedisServer } = await import('@mediaferry/testkit');
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'mf-bench-engine-'));
+  // Emulator data and spool files on tmpfs when there is one: this machine's disk writes ~100 MB/s,
+  // which would cap every variant alike. The source file stays on a real filesystem (file sources
+  // refuse pseudo filesystems) and is read from the page cache.
+  const base = process.env.BENCH_DIR ?? (existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir());
+  const dir = await mkdtemp(path.join(base, 'mf-bench-engine-'));
+  const sourceDir = await mkdtemp(path.join(os.tmpdir(), 'mf-bench-engine-source-'));
   const children: ChildProcess[] = [];
   const redis = await startRedisServer();
   try {
-    const file = path.join(dir, 'source.mp4');
+    const file = path.join(sourceDir, 'source.mp4');
     const expectedCrc = await makeFile(file);
     const emulator = spawnRole(['emulator', path.join(dir, 'emulator')]);
     const source = spawnRole(['source', file]);
@@ -303,7 +315,9 @@ async function orchestrate(): Promise<void> {
           redisUrl: redis.url,
           tmpDir: dir,
         };
-        const run = spawnRole(['variant', JSON.stringify(config)]);
+        // BENCH_VARIANT_NODE_ARGS, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`, profiles the variants.
+        const nodeArgs = (process.env.BENCH_VARIANT_NODE_ARGS ?? '').split(' ').filter(Boolean);
+        const run = spawnRole(['variant', JSON.stringify(config)], nodeArgs);
         const result = JSON.parse(await run.line) as VariantResult;
         await new Promise((r) => run.child.once('exit', r));
         if (variant !== 'download-alone') {
@@ -330,6 +344,7 @@ async function orchestrate(): Promise<void> {
         `${v.padEnd(15)} ${(SIZE / 1e6 / t(v)).toFixed(0).padStart(5)}  ${cpu.toFixed(2).padStart(9)}  ${rss.toFixed(0).padStart(12)}`,
       );
     }
+    if (VARIANTS.length !== ALL_VARIANTS.length) return;
     const peak = Math.max(...[...results.get('engine-file')!, ...results.get('engine-url')!].map((r) => r.maxRssMiB));
     const fmt = (x: number) => x.toFixed(2);
     console.log(
@@ -344,6 +359,7 @@ async function orchestrate(): Promise<void> {
     for (const c of children) await stop(c);
     await redis.stop();
     await rm(dir, { recursive: true, force: true });
+    await rm(sourceDir, { recursive: true, force: true });
   }
 }
 

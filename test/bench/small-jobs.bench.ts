@@ -22,7 +22,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { VodClient } from '@mediaferry/aliyun';
 import { crc64 } from '@mediaferry/crc64';
-import { closeRedis, createRedis, decodeJobRecord, type JobRecord, StoreKeys } from '@mediaferry/queue';
+import {
+  closeRedis,
+  createRedis,
+  decodeJobRecord,
+  type JobRecord,
+  StoreKeys,
+  waitForRedisReady,
+} from '@mediaferry/queue';
 import { freePort, makeTempDir, startRedisServer } from '@mediaferry/testkit';
 import { makeServices, startApiProcess } from './support/api-process.ts';
 import { bareImageUpload } from './support/bare-image-upload.ts';
@@ -58,7 +65,9 @@ interface MediaFile {
 }
 
 async function main(): Promise<void> {
-  log(`small-jobs bench: ${machineLine()} jobs=${JOBS} file=${FILE_BYTES} B workers=${WORKERS}×${WORKER_CONCURRENCY}`);
+  log(
+    `small-jobs bench: ${machineLine()} jobs=${JOBS} file=${FILE_BYTES} B workers=${WORKERS}×${WORKER_CONCURRENCY}`,
+  );
   const cleanup = new Cleanup();
   try {
     const work = await makeTempDir('mf-bench-small-');
@@ -74,7 +83,10 @@ async function main(): Promise<void> {
       files.push({ path: file, crc64: crc64(data).toString() });
     }
     let nextFile = 0;
-    const takeFiles = (n: number) => files.slice(nextFile, (nextFile += n));
+    const takeFiles = (n: number) => {
+      nextFile += n;
+      return files.slice(nextFile - n, nextFile);
+    };
 
     const redisServer = await startRedisServer();
     cleanup.add(() => redisServer.stop());
@@ -109,6 +121,7 @@ async function main(): Promise<void> {
     }
     const redis = createRedis(redisServer.url, { role: 'client', connectionName: 'bench' });
     cleanup.add(() => closeRedis(redis));
+    await waitForRedisReady(redis);
     const keys = new StoreKeys(PREFIX);
 
     /** Submits jobs for `list` in batches; resolves with their records once every one is terminal. */
@@ -117,7 +130,10 @@ async function main(): Promise<void> {
       for (const status of ['succeeded', 'failed', 'canceled'] as const) {
         pipeline.zcard(keys.index(service.name, status));
       }
-      return ((await pipeline.exec()) ?? []).reduce((n, [, v]) => n + Number(v), 0);
+      return ((await pipeline.exec()) ?? []).reduce((n, [err, v]) => {
+        if (err) throw err;
+        return n + Number(v);
+      }, 0);
     };
     const runEndToEnd = async (list: MediaFile[]): Promise<JobRecord[]> => {
       const doneBefore = await terminalCount();
@@ -133,14 +149,16 @@ async function main(): Promise<void> {
           body: JSON.stringify({ jobs }),
         });
         const body = (await res.json()) as { jobs: { id?: string; error?: unknown }[] };
-        if (res.status !== 202) throw new Error(`batch answered ${res.status}: ${JSON.stringify(body).slice(0, 500)}`);
+        if (res.status !== 202)
+          throw new Error(`batch answered ${res.status}: ${JSON.stringify(body).slice(0, 500)}`);
         for (const job of body.jobs) ids.push(job.id as string);
       }
       // Polled cheaply (3 ZCARDs every 50 ms) so the watching adds no load.
       const deadline = Date.now() + 30 * 60_000;
       while ((await terminalCount()) < doneBefore + ids.length) {
         if (Date.now() > deadline) throw new Error('jobs did not finish in 30 min');
-        for (const w of workers) if (!w.process.running) throw new Error(`${w.process.name} died:\n${w.process.tail()}`);
+        for (const w of workers)
+          if (!w.process.running) throw new Error(`${w.process.name} died:\n${w.process.tail()}`);
         await new Promise((r) => setTimeout(r, 50));
       }
       const pipeline = redis.pipeline();
@@ -154,10 +172,13 @@ async function main(): Promise<void> {
         const f = list[i]!;
         if (r.status !== 'succeeded') bad.push(`${r.id} ${r.status} ${JSON.stringify(r.error)}`);
         else if (r.result?.size !== FILE_BYTES || r.result.crc64 !== f.crc64) {
-          bad.push(`${r.id}: size ${r.result?.size} crc ${r.result?.crc64}, expected ${FILE_BYTES} ${f.crc64}`);
+          bad.push(
+            `${r.id}: size ${r.result?.size} crc ${r.result?.crc64}, expected ${FILE_BYTES} ${f.crc64}`,
+          );
         }
       });
-      if (bad.length > 0) throw new Error(`${bad.length} jobs did not upload their file:\n  ${bad.slice(0, 10).join('\n  ')}`);
+      if (bad.length > 0)
+        throw new Error(`${bad.length} jobs did not upload their file:\n  ${bad.slice(0, 10).join('\n  ')}`);
     };
 
     const vod = new VodClient({
@@ -237,7 +258,9 @@ async function main(): Promise<void> {
     const bareCpu = await cpuLine('bare calls');
     const bareRate = (JOBS / bareMs) * 1000;
     const bare = summarize(bareLatencies);
-    log(`  bare calls: ${bareRate.toFixed(1)} jobs/s; per job p50 ${bare.p50.toFixed(1)} ms p99 ${bare.p99.toFixed(1)} ms`);
+    log(
+      `  bare calls: ${bareRate.toFixed(1)} jobs/s; per job p50 ${bare.p50.toFixed(1)} ms p99 ${bare.p99.toFixed(1)} ms`,
+    );
 
     const workerCpu = workers.reduce((n, w) => n + (e2eCpu[w.process.name] ?? 0), 0);
     printFigures({
@@ -265,6 +288,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`small-jobs bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.stderr.write(
+    `small-jobs bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+  );
   process.exit(1);
 });

@@ -8,8 +8,9 @@ export interface EmulatorOptions {
   /** Address to bind. @defaultValue '127.0.0.1' */
   host?: string;
   /**
-   * Where object data lives. When omitted, a fresh temp directory is made and removed on `close()`;
-   * a directory you pass is never removed. @defaultValue a new dir under the OS temp dir
+   * Where object data lives (in `<dataDir>/blobs/<pid>-<random>/`, removed on `close()`: metadata is in
+   * memory, so the bytes would be garbage after). When omitted, a fresh temp directory is made and
+   * removed whole on `close()`; a directory you pass is kept. @defaultValue a new dir under the OS temp dir
    */
   dataDir?: string;
   /** The account AccessKey pair that VOD and OSS accept. @defaultValue 'emulator-access-key-id' */

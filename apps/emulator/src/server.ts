@@ -50,8 +50,8 @@ function safeDecode(s: string): string | undefined {
   }
 }
 
+/** An RPC call without `x-acs-action` (pop-core GET/form style): `Action` or a form POST on `/`. */
 function isRpc(req: IncomingMessage, pathname: string, query: URLSearchParams): boolean {
-  if (req.headers['x-acs-action'] !== undefined) return true;
   if (pathname !== '/') return false;
   if (query.has('Action')) return true;
   return (
@@ -136,7 +136,8 @@ async function handle(deps: ServerDeps, req: IncomingMessage, res: ServerRespons
   const hostBucket = bucketFromHost(req.headers.host, (b) => store.hasBucket(b));
   const queryMap = new Map(query);
 
-  if (hostBucket === undefined && isRpc(req, rawPath, query)) {
+  // OSS never sends x-acs-action, whatever the Host (even `vod.<region>.aliyuncs.com`) says.
+  if (req.headers['x-acs-action'] !== undefined || (hostBucket === undefined && isRpc(req, rawPath, query))) {
     const entry = newLogEntry(deps.requestLog, 'vod', req);
     recordOnClose(deps.requestLog, entry, res, started);
     return handleVod(req, res, rawPath, queryMap, deps.vod, entry);

@@ -10,9 +10,17 @@
  * - `no-source-check`: skips the file check (realpath of the roots and the file, statfs, stat): the
  *   upper bound of what caching the roots' realpath and the filesystem type can save.
  */
-import { loadConfigOrExit } from '@mediaferry/config';
+
 import { buildApi } from '@mediaferry/api/dist/build-api.js';
-import { closeRedis, createRedis, createUploadQueue, JobEventBus, JobStore, LuaScript } from '@mediaferry/queue';
+import { loadConfigOrExit } from '@mediaferry/config';
+import {
+  closeRedis,
+  createRedis,
+  createUploadQueue,
+  JobEventBus,
+  JobStore,
+  LuaScript,
+} from '@mediaferry/queue';
 import { assertSourceAllowed, sourcePolicyFromConfig } from '@mediaferry/sources';
 import { createLogger } from '@mediaferry/telemetry';
 

@@ -109,7 +109,8 @@ export async function waitHttpOk(url: string, proc: BenchProcess, timeoutMs = 60
     } catch {
       // not listening yet
     }
-    if (Date.now() > deadline) throw new Error(`${url} did not answer 2xx in ${timeoutMs} ms:\n${proc.tail()}`);
+    if (Date.now() > deadline)
+      throw new Error(`${url} did not answer 2xx in ${timeoutMs} ms:\n${proc.tail()}`);
     await delay(100);
   }
 }

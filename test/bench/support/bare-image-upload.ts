@@ -20,7 +20,11 @@ function header(res: { headers: Record<string, unknown> }, name: string): string
  * credential it returns InitiateMultipartUpload, UploadPart (the whole file as part 1, streamed as
  * the engine streams it) and CompleteMultipartUpload.
  */
-export async function bareImageUpload(vod: VodClient, file: string, title: string): Promise<BareUploadResult> {
+export async function bareImageUpload(
+  vod: VodClient,
+  file: string,
+  title: string,
+): Promise<BareUploadResult> {
   const ticket = await vod.createUploadImage({
     imageType: 'default',
     originalFileName: path.basename(file),
@@ -39,6 +43,11 @@ export async function bareImageUpload(vod: VodClient, file: string, title: strin
     { stream: createBodyStream(body), size: body.byteLength },
     opts,
   );
-  const done = await oss.client.completeMultipartUpload(key, uploadId, [{ number: 1, etag: part.etag }], opts);
+  const done = await oss.client.completeMultipartUpload(
+    key,
+    uploadId,
+    [{ number: 1, etag: part.etag }],
+    opts,
+  );
   return { mediaId: ticket.mediaId, size: body.byteLength, crc64: header(done.res, 'x-oss-hash-crc64ecma') };
 }

@@ -155,7 +155,12 @@ export function bucketTimes(profile: CpuProfile, buckets: readonly Bucket[], oth
 /** Human-readable tables of a summary (to stderr in the benches, so stdout ends with the figures). */
 export function formatProfile(label: string, s: ProfileSummary): string {
   const rows = (title: string, list: ProfileRow[]) =>
-    [`  ${title}`, ...list.map((r) => `    ${(r.share * 100).toFixed(1).padStart(5)}%  ${r.ms.toFixed(0).padStart(7)} ms  ${r.name}`)].join('\n');
+    [
+      `  ${title}`,
+      ...list.map(
+        (r) => `    ${(r.share * 100).toFixed(1).padStart(5)}%  ${r.ms.toFixed(0).padStart(7)} ms  ${r.name}`,
+      ),
+    ].join('\n');
   return [
     `── CPU profile ${label}: busy ${s.busyMs.toFixed(0)} ms, idle ${s.idleMs.toFixed(0)} ms`,
     rows('self time by package', s.selfByPackage),

@@ -17,7 +17,11 @@ export class InspectorSession {
   private constructor(ws: WebSocket) {
     this.#ws = ws;
     ws.addEventListener('message', (event) => {
-      const msg = JSON.parse(String(event.data)) as { id?: number; result?: unknown; error?: { message: string } };
+      const msg = JSON.parse(String(event.data)) as {
+        id?: number;
+        result?: unknown;
+        error?: { message: string };
+      };
       if (msg.id === undefined) return;
       const p = this.#pending.get(msg.id);
       if (!p) return;

@@ -117,9 +117,14 @@ export class SourceServer {
       if (rate) await delay((chunk.length * 1000) / rate);
       // Checked now, not from write()'s return value: a drain during the delay has already happened.
       if (res.writableNeedDrain && !res.destroyed) {
-        await new Promise<void>((r) => {
-          res.once('drain', r);
-          res.once('close', r);
+        await new Promise<void>((resolve) => {
+          const done = () => {
+            res.off('drain', done);
+            res.off('close', done);
+            resolve();
+          };
+          res.on('drain', done);
+          res.on('close', done);
         });
       }
     }

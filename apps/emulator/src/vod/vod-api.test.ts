@@ -272,6 +272,9 @@ describe('VOD signatures', () => {
     expect((await replay(c)).body.Code).toBe('SignatureNonceUsed');
     const tamperedQuery = await replay(c, { url: c.url.replace('f.mp4', 'g.mp4') });
     expect(tamperedQuery).toMatchObject({ status: 400, body: { Code: 'SignatureDoesNotMatch' } });
+    // Routed as VOD whatever the Host, and the Host is signed.
+    const otherHost = await replay(c, { headers: { ...c.headers, host: 'vod.cn-shanghai.aliyuncs.com' } });
+    expect(otherHost.body.Code).toBe('SignatureDoesNotMatch');
     const tamperedBody = await replay(c, { body: Buffer.from('Title=other') });
     expect(tamperedBody.body.Code).toBe('SignatureDoesNotMatch');
     const old = new Date(Date.now() - 3_600_000).toISOString().replace(/\.\d+Z$/, 'Z');
