@@ -22,7 +22,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, open, rm, stat } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -279,6 +279,14 @@ async function makeFile(file: string): Promise<string> {
   return crc.toString();
 }
 
+/** User + system CPU seconds of a process (Linux /proc; clock ticks are 100 Hz). */
+function cpuOf(pid: number | undefined): number {
+  if (pid === undefined || !existsSync(`/proc/${pid}/stat`)) return 0;
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function orchestrate(): Promise<void> {
@@ -317,9 +325,12 @@ async function orchestrate(): Promise<void> {
         };
         // BENCH_VARIANT_NODE_ARGS, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`, profiles the variants.
         const nodeArgs = (process.env.BENCH_VARIANT_NODE_ARGS ?? '').split(' ').filter(Boolean);
+        const others = [cpuOf(emulator.child.pid), cpuOf(source.child.pid)];
         const run = spawnRole(['variant', JSON.stringify(config)], nodeArgs);
         const result = JSON.parse(await run.line) as VariantResult;
         await new Promise((r) => run.child.once('exit', r));
+        const emuCpu = cpuOf(emulator.child.pid) - others[0]!;
+        const srcCpu = cpuOf(source.child.pid) - others[1]!;
         if (variant !== 'download-alone') {
           const head = await oss.head(key);
           const crc = (head.res.headers as Record<string, string>)['x-oss-hash-crc64ecma'];
@@ -329,7 +340,8 @@ async function orchestrate(): Promise<void> {
         results.get(variant)!.push(result);
         console.log(
           `  round ${round} ${variant.padEnd(15)} ${(SIZE / 1e6 / result.seconds).toFixed(0).padStart(5)} MB/s` +
-            `  cpu ${result.cpuSeconds.toFixed(1)} s  rss ${result.maxRssMiB.toFixed(0)} MiB`,
+            `  cpu ${result.cpuSeconds.toFixed(1)} s  rss ${result.maxRssMiB.toFixed(0)} MiB` +
+            `  (emulator cpu ${emuCpu.toFixed(1)} s, url server cpu ${srcCpu.toFixed(1)} s)`,
         );
       }
     }

@@ -21,6 +21,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { VodClient } from '@mediaferry/aliyun';
+import { EmulatorAdminClient } from '@mediaferry/emulator';
 import { crc64 } from '@mediaferry/crc64';
 import {
   closeRedis,
@@ -34,6 +35,7 @@ import { freePort, makeTempDir, startRedisServer } from '@mediaferry/testkit';
 import { makeServices, startApiProcess } from './support/api-process.ts';
 import { bareImageUpload } from './support/bare-image-upload.ts';
 import { Cleanup } from './support/cleanup.ts';
+import { callsPerJob } from './support/emulator-calls.ts';
 import { formatProfile, summarizeProfile } from './support/cpu-profile.ts';
 import { InspectorSession } from './support/inspector-profiler.ts';
 import { CpuMeter, machineLine, printFigures, summarize } from './support/stats.ts';
@@ -226,6 +228,8 @@ async function main(): Promise<void> {
 
     log(`end to end: ${JOBS} image jobs of ${FILE_BYTES} B, ${WORKERS} workers × ${WORKER_CONCURRENCY} …`);
     const e2eList = takeFiles(JOBS);
+    const admin = new EmulatorAdminClient(emulator.url, account.adminToken);
+    await admin.clearRequests();
     const inspector = inspectPort ? await InspectorSession.connect(inspectPort) : undefined;
     await inspector?.startProfiling();
     await cpu.begin();
@@ -239,6 +243,7 @@ async function main(): Promise<void> {
       log(formatProfile('of worker 0 during the end-to-end phase', summarizeProfile(profile, 20)));
     }
     check(records, e2eList);
+    log(`  end to end, emulator calls: ${await callsPerJob(admin, JOBS)}`);
     const e2eRate = (JOBS / e2eMs) * 1000;
     const total_ = summarize(records.map((r) => (r.finishedAt ?? 0) - r.createdAt));
     const run = summarize(records.map((r) => (r.finishedAt ?? 0) - (r.startedAt ?? 0)));
@@ -251,6 +256,7 @@ async function main(): Promise<void> {
 
     log(`bare calls: ${JOBS} × (CreateUploadImage + Initiate + UploadPart + Complete), ${lanes} at once …`);
     const bareList = takeFiles(JOBS);
+    await admin.clearRequests();
     await cpu.begin();
     t0 = performance.now();
     const bareLatencies = await runBare(bareList);
@@ -258,6 +264,7 @@ async function main(): Promise<void> {
     const bareCpu = await cpuLine('bare calls');
     const bareRate = (JOBS / bareMs) * 1000;
     const bare = summarize(bareLatencies);
+    log(`  bare calls, emulator calls: ${await callsPerJob(admin, JOBS)}`);
     log(
       `  bare calls: ${bareRate.toFixed(1)} jobs/s; per job p50 ${bare.p50.toFixed(1)} ms p99 ${bare.p99.toFixed(1)} ms`,
     );

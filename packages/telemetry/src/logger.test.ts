@@ -149,3 +149,30 @@ describe('createLogger', () => {
     expect(out.records().map((r) => r['msg'])).toEqual(['shown']);
   });
 });
+
+describe('createLogger with live Node objects', () => {
+  it('serializes real requests, responses and errors instead of logging {}', async () => {
+    const http = await import('node:http');
+    const out = capture();
+    const log = createLogger({ name: 'test', destination: out.destination });
+    const server = http.createServer((req, res) => {
+      res.setHeader('x-answer', '42');
+      res.end('ok');
+      log.info({ req, res, err: new Error(`upload failed: ${signedUrl}`) }, 'served');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const { port } = server.address() as import('node:net').AddressInfo;
+    await fetch(`http://127.0.0.1:${port}/videos?x=1`, { headers: { authorization: SECRETS.bearer } });
+    await new Promise<void>((r) => server.close(() => r()));
+    const [record] = out.records() as Array<{
+      req: Record<string, unknown>;
+      res: Record<string, unknown>;
+      err: Record<string, unknown>;
+    }>;
+    expect(record?.req.method).toBe('GET');
+    expect(record?.req.url).toBe('/videos?x=1');
+    expect(record?.res.statusCode).toBe(200);
+    expect(record?.err.type).toBe('Error');
+    assertNoSecret(out.lines);
+  });
+});

@@ -52,6 +52,29 @@ export const REDACT_PATHS: readonly string[] = [
  * URL source are masked, and credentials inside URLs (user-info, `Signature=`, `security-token=`)
  * are masked anywhere in the line, messages included. Child loggers' bindings get the same treatment.
  */
+const std = pino.stdSerializers;
+
+/**
+ * pino runs `formatters.log` before its serializers, so the deep scrub would turn an
+ * IncomingMessage or ServerResponse into `{}`. Serialize the well-known objects first (the same
+ * shapes pino/Fastify would write), then scrub the plain result.
+ */
+function serializeKnown(object: Record<string, unknown>): Record<string, unknown> {
+  let out = object;
+  const set = (key: string, value: unknown) => {
+    if (out === object) out = { ...object };
+    out[key] = value;
+  };
+  const { req, res, err, error } = object as { req?: unknown; res?: unknown; err?: unknown; error?: unknown };
+  if (req && typeof req === 'object' && 'method' in req && 'headers' in req)
+    set('req', std.req(req as never));
+  if (res && typeof res === 'object' && 'statusCode' in res && 'getHeaders' in res)
+    set('res', std.res(res as never));
+  if (err instanceof Error) set('err', std.err(err));
+  if (error instanceof Error) set('error', std.err(error));
+  return out;
+}
+
 export function createLogger(options: LoggerOptions): Logger {
   // formatters.log has already turned errors into plain, scrubbed objects; this covers child bindings.
   const errSerializer = (err: unknown) => scrubValue(err);
@@ -65,7 +88,7 @@ export function createLogger(options: LoggerOptions): Logger {
       formatters: {
         level: (label) => ({ level: label }),
         bindings: (bindings) => scrubValue(bindings) as Record<string, unknown>,
-        log: (object) => scrubValue(object) as Record<string, unknown>,
+        log: (object) => scrubValue(serializeKnown(object)) as Record<string, unknown>,
       },
       hooks: {
         // Interpolation arguments (`log.info('payload %j', obj)`) skip formatters.log: scrub them here.
