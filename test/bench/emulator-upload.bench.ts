@@ -124,11 +124,11 @@ function memory(pid: number): [number, number] {
   return [kib('VmHWM'), kib('VmRSS')];
 }
 
-/** User + system CPU seconds of a process (from /proc/<pid>/stat; clock ticks are 100 Hz on Linux). */
-function cpuSeconds(pid: number): number {
+/** [user, system] CPU seconds of a process (/proc/<pid>/stat fields 14, 15; clock ticks are 100 Hz on Linux). */
+function cpuSeconds(pid: number): [number, number] {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime (fields 14, 15)
+  return [Number(fields[11]) / 100, Number(fields[12]) / 100];
 }
 
 async function main(): Promise<void> {
@@ -170,11 +170,14 @@ async function main(): Promise<void> {
       timeout: 600_000,
     });
 
-    const cpuBefore = cpuSeconds(pid);
+    const [userBefore, sysBefore] = cpuSeconds(pid);
     t = performance.now();
     await oss.multipartUpload(address.FileName, file, { partSize: PART_SIZE, parallel: PARALLEL });
     const seconds = (performance.now() - t) / 1000;
-    const cpu = cpuSeconds(pid) - cpuBefore;
+    const [userAfter, sysAfter] = cpuSeconds(pid);
+    const user = userAfter - userBefore;
+    const sys = sysAfter - sysBefore;
+    const cpu = user + sys;
     const [hwm] = memory(pid);
 
     const head = await oss.head(address.FileName);
@@ -188,7 +191,9 @@ async function main(): Promise<void> {
     console.log(
       `  emulator RSS    idle ${(rssIdle / MiB).toFixed(0)} MiB, peak (VmHWM) ${(hwm / MiB).toFixed(0)} MiB`,
     );
-    console.log(`  emulator CPU    ${(cpu / gib).toFixed(2)} s per GiB (${cpu.toFixed(1)} s total)`);
+    console.log(
+      `  emulator CPU    ${(cpu / gib).toFixed(2)} s per GiB (${cpu.toFixed(1)} s: user ${user.toFixed(1)}, system ${sys.toFixed(1)})`,
+    );
     console.log(`  crc64           ${gotCrc === expectedCrc.toString() ? 'OK' : 'MISMATCH'} (${gotCrc})`);
     console.log(`  media status    ${status}`);
     if (gotCrc !== expectedCrc.toString()) {
