@@ -272,6 +272,7 @@ async function main(): Promise<void> {
       paced_p50_ms: pacedStats.p50,
       paced_p99_ms: pacedStats.p99,
       paced_max_ms: pacedStats.max,
+      paced_dispatch_lag_ms: paced.maxDispatchLagMs,
       raw_addbulk_rate: Math.round(rawRate),
       ratio: enqueueRate / rawRate,
       raw_add_rate: Math.round(addRate),

@@ -23,7 +23,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, open, rm, stat } from 'node:fs/promises';
+import { mkdtemp, open, rm, stat, writeFile } from 'node:fs/promises';
+import { stripTypeScriptTypes } from 'node:module';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -41,6 +42,27 @@ const BUCKET = 'bench';
 const AK = 'bench-access-key-id';
 const SK = 'bench-access-key-secret';
 const SELF = import.meta.filename;
+
+/**
+ * Children run a type-stripped copy of this file (plain JS, like a built worker: TypeScript stripping
+ * costs ~17 MiB of RSS) from the temp dir, so bare specifiers are resolved by the orchestrator and
+ * passed down in this variable.
+ */
+const MODULES_ENV = 'ENGINE_BENCH_MODULES';
+const SPECIFIERS = [
+  '@mediaferry/emulator',
+  '@mediaferry/uploader',
+  '@mediaferry/aliyun',
+  '@mediaferry/sources',
+  '@mediaferry/crc64',
+  '@mediaferry/testkit',
+  'ioredis',
+  'ali-oss',
+];
+function load<T>(specifier: string): Promise<T> {
+  const resolved = (JSON.parse(process.env[MODULES_ENV] ?? '{}') as Record<string, string>)[specifier];
+  return import(resolved ?? specifier) as Promise<T>;
+}
 
 const ALL_VARIANTS = [
   'engine-file',
@@ -69,6 +91,8 @@ interface VariantConfig {
 }
 
 interface VariantResult {
+  /** RSS after setup (modules loaded, clients built), before the timed run. */
+  setupRssMiB: number;
   seconds: number;
   cpuSeconds: number;
   maxRssMiB: number;
@@ -78,7 +102,7 @@ interface VariantResult {
 
 /** The emulator as its own process, bench mode. Prints its endpoint as one JSON line. */
 async function roleEmulator(dataDir: string): Promise<void> {
-  const { startEmulator } = await import('@mediaferry/emulator');
+  const { startEmulator } = await load<typeof import('@mediaferry/emulator')>('@mediaferry/emulator');
   const emu = await startEmulator({
     dataDir,
     skipPartMd5: true,
@@ -118,7 +142,7 @@ async function roleSource(file: string): Promise<void> {
 }
 
 async function aliOss(c: VariantConfig) {
-  const { default: OSS } = await import('ali-oss');
+  const { default: OSS } = await load<typeof import('ali-oss')>('ali-oss');
   return new OSS({
     endpoint: c.ossUrl,
     bucket: BUCKET,
@@ -129,13 +153,16 @@ async function aliOss(c: VariantConfig) {
   });
 }
 
-async function runEngine(c: VariantConfig, spec: { type: 'file'; path: string } | { type: 'url'; url: string }) {
+async function runEngine(
+  c: VariantConfig,
+  spec: { type: 'file'; path: string } | { type: 'url'; url: string },
+) {
   const [{ UploadEngine, RedisCheckpointStore }, { OssStorageTarget }, { createSource }, { Redis }] =
     await Promise.all([
-      import('@mediaferry/uploader'),
-      import('@mediaferry/aliyun'),
-      import('@mediaferry/sources'),
-      import('ioredis'),
+      load<typeof import('@mediaferry/uploader')>('@mediaferry/uploader'),
+      load<typeof import('@mediaferry/aliyun')>('@mediaferry/aliyun'),
+      load<typeof import('@mediaferry/sources')>('@mediaferry/sources'),
+      load<typeof import('ioredis')>('ioredis'),
     ]);
   const redis = new Redis(c.redisUrl);
   const engine = new UploadEngine({
@@ -168,22 +195,28 @@ async function prepareVariant(c: VariantConfig): Promise<() => Promise<void>> {
     }
     case 'alioss-same': {
       const oss = await aliOss(c);
-      return async () => void (await oss.multipartUpload(c.key, c.file, { partSize: PART_SIZE, parallel: PARALLEL }));
+      return async () =>
+        void (await oss.multipartUpload(c.key, c.file, { partSize: PART_SIZE, parallel: PARALLEL }));
     }
     case 'spool-alioss': {
       const oss = await aliOss(c);
       return async () => {
         const tmp = path.join(c.tmpDir, `spool-${randomUUID()}`);
         await new Promise<void>((resolve, reject) => {
-          http.get(c.url, (res) => pipeline(res, createWriteStream(tmp)).then(resolve, reject)).on('error', reject);
+          http
+            .get(c.url, (res) => pipeline(res, createWriteStream(tmp)).then(resolve, reject))
+            .on('error', reject);
         });
         await oss.multipartUpload(c.key, tmp, { partSize: PART_SIZE, parallel: PARALLEL });
         await rm(tmp, { force: true });
       };
     }
     case 'download-alone': {
-      const { createSource } = await import('@mediaferry/sources');
-      const source = createSource({ type: 'url', url: c.url }, { fileRoots: [], allowPrivate: true, maxUrlBytes: 1e12 });
+      const { createSource } = await load<typeof import('@mediaferry/sources')>('@mediaferry/sources');
+      const source = createSource(
+        { type: 'url', url: c.url },
+        { fileRoots: [], allowPrivate: true, maxUrlBytes: 1e12 },
+      );
       return async () => {
         const reader = await source.open({ start: 0 });
         const buffer = Buffer.allocUnsafeSlow(PART_SIZE);
@@ -224,12 +257,14 @@ async function prepareVariant(c: VariantConfig): Promise<() => Promise<void>> {
 
 async function roleVariant(config: VariantConfig): Promise<void> {
   const run = await prepareVariant(config);
+  const setupRssMiB = process.memoryUsage().rss / MiB;
   const cpu = process.cpuUsage();
   const t = performance.now();
   await run();
   const seconds = (performance.now() - t) / 1000;
   const used = process.cpuUsage(cpu);
   const result: VariantResult = {
+    setupRssMiB,
     seconds,
     cpuSeconds: (used.user + used.system) / 1e6,
     maxRssMiB: process.resourceUsage().maxRSS / 1024,
@@ -239,9 +274,14 @@ async function roleVariant(config: VariantConfig): Promise<void> {
 
 // ---------- orchestrator ----------
 
+/** Set by the orchestrator: the plain-JS copy of this file the children run. */
+let childScript = '';
+
 function spawnRole(args: string[], nodeArgs: string[] = []): { child: ChildProcess; line: Promise<string> } {
-  const child = spawn(process.execPath, [...process.execArgv, ...nodeArgs, SELF, ...args], {
+  const modules = Object.fromEntries(SPECIFIERS.map((s) => [s, import.meta.resolve(s)]));
+  const child = spawn(process.execPath, [...nodeArgs, childScript, ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, [MODULES_ENV]: JSON.stringify(modules) },
   });
   const line = new Promise<string>((resolve, reject) => {
     const rl = createInterface({ input: child.stdout! });
@@ -261,7 +301,7 @@ async function stop(child: ChildProcess): Promise<void> {
 
 /** Incompressible file, fast: one random 64 MiB block repeated; returns its CRC-64. */
 async function makeFile(file: string): Promise<string> {
-  const { crc64, crc64Combine } = await import('@mediaferry/crc64');
+  const { crc64, crc64Combine } = await load<typeof import('@mediaferry/crc64')>('@mediaferry/crc64');
   const block = randomBytes(Math.min(64 * MiB, SIZE));
   const blockCrc = crc64(block);
   const fh = await open(file, 'w');
@@ -290,7 +330,7 @@ function cpuOf(pid: number | undefined): number {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function orchestrate(): Promise<void> {
-  const { startRedisServer } = await import('@mediaferry/testkit');
+  const { startRedisServer } = await load<typeof import('@mediaferry/testkit')>('@mediaferry/testkit');
   // Emulator data and spool files on tmpfs when there is one: this machine's disk writes ~100 MB/s,
   // which would cap every variant alike. The source file stays on a real filesystem (file sources
   // refuse pseudo filesystems) and is read from the page cache.
@@ -300,6 +340,8 @@ async function orchestrate(): Promise<void> {
   const children: ChildProcess[] = [];
   const redis = await startRedisServer();
   try {
+    childScript = path.join(dir, 'engine-bench.mjs');
+    await writeFile(childScript, stripTypeScriptTypes(readFileSync(SELF, 'utf8')));
     const file = path.join(sourceDir, 'source.mp4');
     const expectedCrc = await makeFile(file);
     const emulator = spawnRole(['emulator', path.join(dir, 'emulator')]);
@@ -334,13 +376,15 @@ async function orchestrate(): Promise<void> {
         if (variant !== 'download-alone') {
           const head = await oss.head(key);
           const crc = (head.res.headers as Record<string, string>)['x-oss-hash-crc64ecma'];
-          if (crc !== expectedCrc) throw new Error(`${variant}: object CRC-64 ${crc}, expected ${expectedCrc}`);
+          if (crc !== expectedCrc)
+            throw new Error(`${variant}: object CRC-64 ${crc}, expected ${expectedCrc}`);
           await oss.delete(key);
         }
         results.get(variant)!.push(result);
         console.log(
           `  round ${round} ${variant.padEnd(15)} ${(SIZE / 1e6 / result.seconds).toFixed(0).padStart(5)} MB/s` +
             `  cpu ${result.cpuSeconds.toFixed(1)} s  rss ${result.maxRssMiB.toFixed(0)} MiB` +
+            ` (${result.setupRssMiB.toFixed(0)} after setup)` +
             `  (emulator cpu ${emuCpu.toFixed(1)} s, url server cpu ${srcCpu.toFixed(1)} s)`,
         );
       }
@@ -357,7 +401,9 @@ async function orchestrate(): Promise<void> {
       );
     }
     if (VARIANTS.length !== ALL_VARIANTS.length) return;
-    const peak = Math.max(...[...results.get('engine-file')!, ...results.get('engine-url')!].map((r) => r.maxRssMiB));
+    const peak = Math.max(
+      ...[...results.get('engine-file')!, ...results.get('engine-url')!].map((r) => r.maxRssMiB),
+    );
     const fmt = (x: number) => x.toFixed(2);
     console.log(
       `engine_vs_alioss_default=${fmt(t('alioss-default') / t('engine-file'))}` +

@@ -21,8 +21,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { VodClient } from '@mediaferry/aliyun';
-import { EmulatorAdminClient } from '@mediaferry/emulator';
 import { crc64 } from '@mediaferry/crc64';
+import { EmulatorAdminClient } from '@mediaferry/emulator';
 import {
   closeRedis,
   createRedis,
@@ -35,8 +35,8 @@ import { freePort, makeTempDir, startRedisServer } from '@mediaferry/testkit';
 import { makeServices, startApiProcess } from './support/api-process.ts';
 import { bareImageUpload } from './support/bare-image-upload.ts';
 import { Cleanup } from './support/cleanup.ts';
+import { bucketTimes, type CpuProfile, formatProfile, summarizeProfile } from './support/cpu-profile.ts';
 import { callsPerJob } from './support/emulator-calls.ts';
-import { formatProfile, summarizeProfile } from './support/cpu-profile.ts';
 import { InspectorSession } from './support/inspector-profiler.ts';
 import { CpuMeter, machineLine, printFigures, summarize } from './support/stats.ts';
 import {
@@ -45,6 +45,7 @@ import {
   startWorkerProcess,
   type WorkerHandle,
 } from './support/system-processes.ts';
+import { WORKER_COST_BUCKETS } from './support/worker-cost-buckets.ts';
 
 const num = (name: string, fallback: number) => {
   const v = process.env[name];
@@ -237,8 +238,9 @@ async function main(): Promise<void> {
     const records = await runEndToEnd(e2eList);
     const e2eMs = performance.now() - t0;
     const e2eCpu = await cpuLine('end to end');
+    let profile: CpuProfile | undefined;
     if (inspector) {
-      const profile = await inspector.stopProfiling();
+      profile = await inspector.stopProfiling();
       inspector.close();
       log(formatProfile('of worker 0 during the end-to-end phase', summarizeProfile(profile, 20)));
     }
@@ -270,6 +272,15 @@ async function main(): Promise<void> {
     );
 
     const workerCpu = workers.reduce((n, w) => n + (e2eCpu[w.process.name] ?? 0), 0);
+    if (profile) {
+      // Worker 0's split applied to the CPU all workers used per job (they run the same code).
+      log(`  worker CPU by step of a job (worker 0's profile × ${(workerCpu / JOBS).toFixed(2)} ms/job):`);
+      for (const row of bucketTimes(profile, WORKER_COST_BUCKETS)) {
+        log(
+          `    ${(row.share * 100).toFixed(1).padStart(5)}%  ${((row.share * workerCpu) / JOBS).toFixed(3)} ms/job  ${row.name}`,
+        );
+      }
+    }
     printFigures({
       jobs: JOBS,
       file_bytes: FILE_BYTES,

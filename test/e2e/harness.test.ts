@@ -12,7 +12,9 @@ describe('the e2e harness itself', () => {
     try {
       expect((await fetch(`${sys.apiUrl}/readyz`)).status).toBe(200);
       expect(await sys.admin.buckets()).toContain('mediaferry-local');
-      expect(sys.logs.lines.some((l) => l.process === 'emulator')).toBe(true);
+      for (const name of ['emulator', 'api', 'metrics', 'worker-0']) {
+        expect(sys.logs.lines.some((l) => l.process === name), `no log line from ${name}`).toBe(true);
+      }
       expect(sys.crashed()).toEqual([]);
     } finally {
       await sys.stop();

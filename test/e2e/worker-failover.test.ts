@@ -33,6 +33,7 @@ describe('a worker killed with SIGKILL mid-upload', () => {
       const done = await waitForTerminal(client, job.id);
       await expectObjectMatches(sys, done, files[i]!);
       const sent = await uploadPartBytes(sys, done.result!.objectKey);
+      console.log('FIGURE sigkill', job.id, 'size', files[i]!.size, 'sent', sent.bytes, 'extra', sent.bytes - files[i]!.size, 'reqs', sent.requests);
       expect(
         sent.bytes - files[i]!.size,
         `job ${job.id}: ${sent.bytes} bytes in ${sent.requests} UploadPart requests for ${files[i]!.size}`,
