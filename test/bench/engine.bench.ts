@@ -24,8 +24,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, open, rm, stat, writeFile } from 'node:fs/promises';
-import { stripTypeScriptTypes } from 'node:module';
 import http from 'node:http';
+import { stripTypeScriptTypes } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -142,7 +142,7 @@ async function roleSource(file: string): Promise<void> {
 }
 
 async function aliOss(c: VariantConfig) {
-  const { default: OSS } = await load<typeof import('ali-oss')>('ali-oss');
+  const { default: OSS } = await load<{ default: typeof import('ali-oss') }>('ali-oss');
   return new OSS({
     endpoint: c.ossUrl,
     bucket: BUCKET,

@@ -12,9 +12,12 @@ describe('the e2e harness itself', () => {
     try {
       expect((await fetch(`${sys.apiUrl}/readyz`)).status).toBe(200);
       expect(await sys.admin.buckets()).toContain('mediaferry-local');
-      for (const name of ['emulator', 'api', 'metrics', 'worker-0']) {
-        expect(sys.logs.lines.some((l) => l.process === name), `no log line from ${name}`).toBe(true);
-      }
+      // Every process's output is captured (some log only once they are fully up, hence the wait).
+      await Promise.all(
+        [sys.emulator, sys.api, sys.metrics!, sys.worker(0).process].map((p) =>
+          p.waitForLine(() => true, AbortSignal.timeout(15_000)),
+        ),
+      );
       expect(sys.crashed()).toEqual([]);
     } finally {
       await sys.stop();
@@ -82,7 +85,9 @@ describe('the e2e harness itself', () => {
     expect(scanText(`secret=${stsSecret}.`, 'p', secrets).map((f) => f.secret)).toEqual([
       'an STS AccessKeySecret (by shape)',
     ]);
-    expect(scanText('job_01jbcdefghjkmnpqrstvwxyz0 outin-0123456789abcdef0123456789abcdef', 'p', secrets)).toEqual([]);
+    expect(
+      scanText('job_01jbcdefghjkmnpqrstvwxyz0 outin-0123456789abcdef0123456789abcdef', 'p', secrets),
+    ).toEqual([]);
     expect(scanText('x very-secret-value y', 'p', secrets)[0]!.excerpt).not.toContain('very-secret-value');
   });
 });

@@ -169,6 +169,19 @@ describe('30 mixed jobs over 2 workers', () => {
     await expectObjectMatches(sys, done, file);
   });
 
+  it('the CLI uploads a file with --wait and exits 0; another service gets a non-zero exit', async () => {
+    const sys = system();
+    const file = await makeRandomFile(sys.mediaDir, `cli-${randomBytes(3).toString('hex')}.mp4`, mib(1.2));
+    const up = await sys.cli(['upload', file.path, '--title', 'From the CLI', '--wait', '--json']);
+    expect(up.code, up.stderr).toBe(0);
+    const job = JSON.parse(up.stdout) as JobView;
+    expect(job.status).toBe('succeeded');
+    await expectObjectMatches(sys, await sys.client('svc-a').getJob(job.id), file);
+    const other = await sys.cli(['job', job.id], 'svc-b');
+    expect(other.code).not.toBe(0);
+    expect(other.stderr).toContain('NOT_FOUND');
+  });
+
   it('leaks no AccessKey secret or STS token into any log line or API response', async () => {
     const sys = system();
     // An UploadAuth of our own, decoded: its token and secret must not show up anywhere either.

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { expectNoCrashes, expectObjectMatches } from './support/expectations.js';
+import { expectNoCrashes, expectNoSecrets, expectObjectMatches } from './support/expectations.js';
 import { waitForProgress, waitForTerminal } from './support/job-waits.js';
 import { makeRandomFile, mib } from './support/media-files.js';
 import { useSystem } from './support/use-system.js';
@@ -35,6 +35,15 @@ describe('Redis killed and restarted mid-run (appendonly on)', () => {
     await pollUntil('the API to report Redis down', async () =>
       (await fetch(`${sys.apiUrl}/readyz`)).status === 503 ? true : undefined,
     );
+    // While Redis is away the API refuses politely instead of hanging or crashing.
+    const token = sys.services['svc-a']!.token;
+    const refused = await sys.request('GET', `/v1/jobs/${jobs[1]!.id}`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect({ status: refused.status, code: JSON.parse(refused.text).error?.code }).toEqual({
+      status: 503,
+      code: 'UNAVAILABLE',
+    });
     await sys.redis.restart();
     await pollUntil('the API to report Redis back', async () =>
       (await fetch(`${sys.apiUrl}/readyz`)).status === 200 ? true : undefined,
@@ -49,5 +58,7 @@ describe('Redis killed and restarted mid-run (appendonly on)', () => {
     const created = await sys.admin.requests({ operation: 'CreateUploadVideo' });
     expect(new Set(created.filter((e) => e.status === 200).map((e) => e.mediaId)).size).toBe(jobs.length);
     expectNoCrashes(sys);
+    // Error paths (lost locks, stalls, reconnects) log the most: still no secret.
+    expectNoSecrets(sys);
   });
 });

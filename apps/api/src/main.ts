@@ -4,6 +4,7 @@ import { assertSourceAllowed, closeSourcePolicy, sourcePolicyFromConfig } from '
 import { createLogger } from '@mediaferry/telemetry';
 import { WebhookDispatcher } from '@mediaferry/webhooks';
 import { buildApi } from './build-api.js';
+import { installProcessGuards } from './process-guards.js';
 
 /** `node apps/api/dist/main.js`: configured by the environment only (CONTRACT §4). */
 async function main(): Promise<void> {
@@ -15,6 +16,7 @@ async function main(): Promise<void> {
     process.exit(78);
   }
   const logger = createLogger({ name: 'api', level: config.logLevel });
+  installProcessGuards(logger);
   const redis = createRedis(config.redisUrl, { role: 'client', logger, connectionName: 'mediaferry-api' });
   const subscriber = createRedis(config.redisUrl, {
     role: 'subscriber',

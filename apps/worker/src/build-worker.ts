@@ -32,9 +32,9 @@ function resolve(deps: UploadWorkerDeps): ResolvedWorkerOptions {
   const o = deps.options ?? {};
   return {
     concurrency: o.concurrency ?? deps.config.worker.concurrency,
-    lockDurationMs: o.lockDurationMs ?? 30_000,
-    stalledIntervalMs: o.stalledIntervalMs ?? 15_000,
-    maxStalledCount: o.maxStalledCount ?? 5,
+    lockDurationMs: o.lockDurationMs ?? deps.config.worker.lockDurationMs,
+    stalledIntervalMs: o.stalledIntervalMs ?? deps.config.worker.stalledIntervalMs,
+    maxStalledCount: o.maxStalledCount ?? deps.config.worker.maxStalledCount,
     shutdownGraceMs: o.shutdownGraceMs ?? deps.config.worker.shutdownGraceMs,
     progressIntervalMs: o.progressIntervalMs ?? 1000,
     runWebhookWorker: o.runWebhookWorker ?? true,
@@ -95,6 +95,13 @@ export class UploadWorker {
     // A lock we could not renew may already be another worker's: stop before touching anything.
     this.worker.on('lockRenewalFailed', (jobIds: string[]) => {
       for (const id of jobIds) this.running.stop(id, 'lock-lost');
+    });
+    // A job BullMQ failed for good (e.g. stalled too often) must not leave its record running.
+    this.worker.on('failed', (job, err) => {
+      if (!job?.finishedOn) return; // will be retried
+      processor.settleFailed(job, err).catch((e: unknown) => {
+        logger.warn({ err: e, jobId: job.id }, 'could not settle the record of a failed job');
+      });
     });
   }
 

@@ -5,11 +5,13 @@ import { closeSourcePolicy, sourcePolicyFromConfig } from '@mediaferry/sources';
 import { createLogger, createWorkerMetrics, startMetricsServer } from '@mediaferry/telemetry';
 import { buildWorker } from './build-worker.js';
 import { ossAccountFromConfig } from './oss-account.js';
+import { installProcessGuards } from './process-guards.js';
 
 /** `node apps/worker/dist/main.js`: configured by the environment only (CONTRACT §4). */
 async function main(): Promise<void> {
   const config = loadConfigOrExit(process.env);
   const logger = createLogger({ name: 'worker', level: config.logLevel });
+  installProcessGuards(logger);
   const redis = createRedis(config.redisUrl, { role: 'worker', logger, connectionName: 'mediaferry-worker' });
   const subscriber = createRedis(config.redisUrl, {
     role: 'subscriber',

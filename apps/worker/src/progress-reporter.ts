@@ -36,6 +36,8 @@ export class ProgressReporter {
     private readonly jobId: string,
     private readonly intervalMs: number,
     private readonly onSourceBytes: (bytes: number) => void,
+    /** The run's token (BullMQ lock token): writes of a run that lost the job are refused. */
+    private readonly runner?: string,
   ) {}
 
   readonly update = (p: UploadProgress): void => {
@@ -59,7 +61,7 @@ export class ProgressReporter {
 
   async #write(progress: JobProgress): Promise<void> {
     try {
-      await this.store.progress(this.jobId, progress);
+      await this.store.progress(this.jobId, progress, this.runner);
     } catch {
       // Redis hiccup: the next update (or the final transition) carries newer numbers.
     }

@@ -7,7 +7,14 @@ export type StopReason =
   /** BullMQ could not renew this job's lock: another worker may run it now; stop touching it. */
   | 'lock-lost';
 
-interface Entry {
+/** One run of one job in this process. */
+export interface RunningJob {
+  readonly signal: AbortSignal;
+  /** Why it was stopped; undefined while it may go on. */
+  readonly reason: StopReason | undefined;
+}
+
+interface Entry extends RunningJob {
   controller: AbortController;
   reason: StopReason | undefined;
 }
@@ -15,16 +22,25 @@ interface Entry {
 /** The uploads this process runs, by job id, each with the controller that stops it. */
 export class RunningJobs {
   readonly #jobs = new Map<string, Entry>();
+  #stoppingAll: StopReason | undefined;
 
-  /** Registers a job before it starts, so a cancel arriving at any moment after finds it. */
-  add(jobId: string): AbortSignal {
-    const entry: Entry = { controller: new AbortController(), reason: undefined };
+  /**
+   * Registers a run before it starts, so a cancel arriving at any moment after finds it. After
+   * `stopAll()` (shutdown) a new run starts stopped: a job BullMQ handed over while the worker was
+   * closing goes straight back. The same job may be registered again while a stale run of it is
+   * still unwinding (its lock expired, this worker took it again): the newest run is the one found.
+   */
+  add(jobId: string): RunningJob {
+    const controller = new AbortController();
+    const entry: Entry = { controller, signal: controller.signal, reason: undefined };
     this.#jobs.set(jobId, entry);
-    return entry.controller.signal;
+    if (this.#stoppingAll) this.stop(jobId, this.#stoppingAll);
+    return entry;
   }
 
-  delete(jobId: string): void {
-    this.#jobs.delete(jobId);
+  /** Forgets a run; a newer run of the same job (see `add`) stays registered. */
+  delete(jobId: string, run: RunningJob): void {
+    if (this.#jobs.get(jobId) === run) this.#jobs.delete(jobId);
   }
 
   /** Stops one job; the first reason wins. True when the job runs here. */
@@ -38,7 +54,9 @@ export class RunningJobs {
     return true;
   }
 
+  /** Stops every run, and every run registered from now on. */
   stopAll(reason: StopReason): void {
+    this.#stoppingAll = reason;
     for (const id of this.#jobs.keys()) this.stop(id, reason);
   }
 

@@ -1,5 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { closeRedis, createRedis, QUEUE_NAMES } from '@mediaferry/queue';
+import { Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AppBuild, buildApp } from './test-support/build-app.js';
 import { type InProcessWorker, startInProcessWorker } from './test-support/in-process-worker.js';
@@ -41,5 +43,40 @@ describe('a worker killed with SIGKILL', () => {
     );
     expect(await stack.emulator.admin.listUploads(stack.emulator.vodBucket)).toEqual([]);
     expect(survivor.logs.join('')).toContain('job stalled');
+  });
+
+  it('fails the record of a job that stalled more than maxStalledCount times, once, with JOB_STALLED', async () => {
+    await survivor?.close();
+    survivor = undefined;
+    const { record } = await stack.submitFile('stalls.mp4', 10 * KiB, {
+      callbackUrl: 'https://hooks.example.com/stalls',
+    });
+    // A worker that takes the job (BullMQ manual processing: a 300 ms lock nobody renews), marks the
+    // record running, then dies without a trace.
+    const connection = createRedis(stack.config.redisUrl, { role: 'worker' });
+    const dying = new Worker(QUEUE_NAMES.uploads, null, {
+      connection,
+      prefix: stack.config.redisPrefix,
+      lockDuration: 300,
+      autorun: false,
+    });
+    const taken = await dying.getNextJob('dead-worker:1');
+    expect(taken?.id).toBe(record.id);
+    await stack.store.start(record.id, 1, 'dead-worker:1');
+    await dying.close();
+    await closeRedis(connection);
+
+    // maxStalledCount 0: the first stall is one too many; BullMQ fails the job on its next pick-up.
+    survivor = await startInProcessWorker(stack, { stalledIntervalMs: 200, maxStalledCount: 0 });
+    const failed = await stack.waitFor(record.id);
+    expect(failed).toMatchObject({
+      status: 'failed',
+      error: { code: 'JOB_STALLED', retryable: false },
+      progress: { uploadedBytes: 0 },
+    });
+    expect(failed.finishedAt).toEqual(expect.any(Number));
+    const bull = await stack.queue.getJob(record.id);
+    expect(bull?.failedReason).toContain('stalled');
+    expect(await survivor.metric('mediaferry_jobs_total', { status: 'failed' })).toBe(1);
   });
 });

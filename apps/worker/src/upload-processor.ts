@@ -1,6 +1,7 @@
 import { createStorageTarget, type StorageTargetDeps } from '@mediaferry/aliyun';
 import {
   classify,
+  type JobErrorView,
   type JobProgress,
   type JobResult,
   OwnershipLostError,
@@ -13,7 +14,7 @@ import { type CheckpointStore, UploadEngine, type UploadResult } from '@mediafer
 import type { WebhookDispatcher } from '@mediaferry/webhooks';
 import { type Job, UnrecoverableError, WaitingError } from 'bullmq';
 import { ProgressReporter } from './progress-reporter.js';
-import type { RunningJobs } from './running-jobs.js';
+import type { RunningJob, RunningJobs } from './running-jobs.js';
 
 export interface UploadProcessorDeps {
   store: JobStore;
@@ -28,6 +29,9 @@ export interface UploadProcessorDeps {
   upload: { partSize: number; parallelism: number; maxSourceBytes: number };
   progressIntervalMs: number;
 }
+
+/** BullMQ's reason for a job whose worker died (lost its lock) more than `maxStalledCount` times. */
+const STALLED_LIMIT_REASON = 'job stalled more than allowable limit';
 
 /** What a processed BullMQ job returns (its `returnvalue`). */
 export interface UploadOutcome {
@@ -70,6 +74,8 @@ function finalProgress(r: UploadResult, last: JobProgress | undefined): JobProgr
  * - shutdown → record back to `queued`, BullMQ job back to wait with no attempt spent;
  * - lost lock / ownership → nothing touched (another worker owns the job now);
  * - fatal error → `failed` + UnrecoverableError; retryable → record keeps the error, BullMQ retries.
+ * Every record write of a run carries its BullMQ lock token (the record's run token, see
+ * `JobStore.start`), so a run that lost the job to another worker cannot move the new run's record.
  * Terminal statuses enqueue the webhook; an enqueue failure fails the attempt so BullMQ tries again,
  * and the retry (seeing a finished record) only re-sends the webhook (deliveries are deduplicated).
  */
@@ -80,25 +86,63 @@ export class UploadProcessor {
     const jobId = job.data.jobId;
     const attempt = job.attemptsMade + 1;
     const log = this.deps.logger.child({ jobId, attempt });
-    const signal = this.deps.running.add(jobId);
+    const run = this.deps.running.add(jobId);
     try {
-      const started = await this.deps.store.start(jobId, attempt);
+      if (run.reason === 'shutdown') {
+        // Fetched while the worker was closing: straight back to the queue, nothing started.
+        await this.handBack(job, token, log);
+        throw new WaitingError();
+      }
+      const started = await this.deps.store.start(jobId, attempt, token);
       if (!started.ok) return await this.notRunnable(jobId, started.record, log);
       log.info(
         { source: started.record.spec.source.type, target: started.record.spec.target.type },
         'job started',
       );
-      return await this.run(job, token, started.record, signal, log);
+      return await this.run(job, token, started.record, run, log);
     } finally {
-      this.deps.running.delete(jobId);
+      this.deps.running.delete(jobId, run);
     }
+  };
+
+  /**
+   * BullMQ failed a job for good without the processor recording it: the job stalled more than
+   * `maxStalledCount` times (BullMQ fails it on the next pick-up without running it), or the attempt
+   * died before it could write the record. The record would stay `running` or `queued` forever;
+   * this makes it `failed` (and sends the webhook). A record already finished is left alone.
+   */
+  readonly settleFailed = async (job: UploadJob, err: Error): Promise<void> => {
+    const jobId = job.data.jobId;
+    const record = await this.deps.store.get(jobId);
+    if (!record || isTerminal(record.status)) return;
+    const error: JobErrorView =
+      job.failedReason === STALLED_LIMIT_REASON || err.message === STALLED_LIMIT_REASON
+        ? {
+            code: 'JOB_STALLED',
+            message: 'The job was interrupted too many times (its worker stopped or lost its lock)',
+            retryable: false,
+          }
+        : { ...classify(err), retryable: false };
+    const failed = await this.deps.store.fail(jobId, error, { final: true });
+    if (!failed.ok) return;
+    const { spec, startedAt, finishedAt } = failed.record;
+    this.deps.metrics.jobFinished(
+      { sourceType: spec.source.type, mediaType: spec.target.type === 'oss' ? null : spec.media.type },
+      {
+        status: 'failed',
+        errorCode: error.code,
+        durationSeconds: startedAt !== null && finishedAt !== null ? (finishedAt - startedAt) / 1000 : 0,
+      },
+    );
+    this.deps.logger.error({ jobId, err: error }, 'job failed by the queue; record settled');
+    await this.notify(failed.record);
   };
 
   private async run(
     job: UploadJob,
     token: string | undefined,
     record: JobRecord,
-    signal: AbortSignal,
+    run: RunningJob,
     log: Logger,
   ): Promise<UploadOutcome> {
     const { spec, id } = record;
@@ -107,44 +151,50 @@ export class UploadProcessor {
       mediaType: spec.target.type === 'oss' ? null : spec.media.type,
     });
     const engine = this.engine(log, tracked);
-    const reporter = new ProgressReporter(this.deps.store, id, this.deps.progressIntervalMs, (b) =>
-      tracked.sourceBytes(b),
+    const reporter = new ProgressReporter(
+      this.deps.store,
+      id,
+      this.deps.progressIntervalMs,
+      (b) => tracked.sourceBytes(b),
+      token,
     );
     let target: StorageTarget | undefined;
+    let result: UploadResult;
     try {
       const source = createSource(spec.source, this.deps.sourcePolicy);
       target = this.target(record, log);
-      const result = await engine.run({ uploadKey: id, source, target, signal, onProgress: reporter.update });
-      await reporter.flush();
-      const done = await this.deps.store.succeed(
-        id,
-        toJobResult(result),
-        finalProgress(result, reporter.last),
-      );
-      if (!done.ok) {
-        tracked.release();
-        log.warn(
-          { status: done.record?.status ?? null },
-          'upload finished after the job ended; result not recorded',
-        );
-        return { jobId: id, outcome: done.record ? 'already-finished' : 'missing' };
-      }
-      tracked.finish({ status: 'succeeded' });
-      log.info(
-        {
-          size: result.size,
-          resumed: result.resumed,
-          skippedBytes: result.skippedBytes,
-          mediaId: result.destination.mediaId,
-        },
-        'job succeeded',
-      );
-      await this.notify(done.record);
-      return { jobId: id, outcome: 'succeeded' };
+      result = await engine.run({
+        uploadKey: id,
+        source,
+        target,
+        signal: run.signal,
+        onProgress: reporter.update,
+      });
     } catch (err) {
       await reporter.flush();
-      return await this.stopped(err, job, token, record, engine, target, tracked, log);
+      return await this.stopped(err, job, token, run, record, engine, target, tracked, log);
     }
+    await reporter.flush();
+    const done = await this.deps.store.succeed(id, toJobResult(result), finalProgress(result, reporter.last));
+    if (!done.ok) {
+      tracked.release();
+      log.warn({ status: done.record?.status ?? null }, 'upload finished after the job ended; result not recorded');
+      return { jobId: id, outcome: done.record ? 'already-finished' : 'missing' };
+    }
+    tracked.finish({ status: 'succeeded' });
+    log.info(
+      {
+        size: result.size,
+        resumed: result.resumed,
+        skippedBytes: result.skippedBytes,
+        mediaId: result.destination.mediaId,
+      },
+      'job succeeded',
+    );
+    // Outside the engine's try: an enqueue failure fails this attempt, and the retry (seeing a
+    // succeeded record) only re-sends the webhook.
+    await this.notify(done.record);
+    return { jobId: id, outcome: 'succeeded' };
   }
 
   /** Decides how an interrupted or failed run ends (see the class comment). */
@@ -152,6 +202,7 @@ export class UploadProcessor {
     err: unknown,
     job: UploadJob,
     token: string | undefined,
+    run: RunningJob,
     record: JobRecord,
     engine: UploadEngine,
     target: StorageTarget | undefined,
@@ -159,7 +210,7 @@ export class UploadProcessor {
     log: Logger,
   ): Promise<UploadOutcome> {
     const id = record.id;
-    const reason = this.deps.running.reason(id);
+    const reason = run.reason;
     if (reason === 'cancel' || (await this.deps.store.get(id))?.status === 'canceled') {
       tracked.finish({ status: 'canceled', errorCode: 'CANCELED' });
       return await this.cleanUpCanceled(record, engine, target, log);
@@ -177,7 +228,23 @@ export class UploadProcessor {
     }
     const info = classify(err);
     const final = !info.retryable || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-    const failed = await this.deps.store.fail(id, info, { final });
+    const failed = await this.deps.store.fail(id, info, { final, runner: token });
+    if (!failed.ok) {
+      const status = failed.record?.status;
+      if (status === 'canceled') {
+        tracked.finish({ status: 'canceled', errorCode: 'CANCELED' });
+        return await this.cleanUpCanceled(record, engine, target, log);
+      }
+      tracked.release();
+      if (status === undefined || isTerminal(status)) {
+        // Finished (or expired) meanwhile, by another run: nothing left to do here.
+        log.warn({ err: info, status: status ?? null }, 'attempt failed after the job ended elsewhere');
+        return { jobId: id, outcome: status ? 'already-finished' : 'missing' };
+      }
+      // Another run holds the record: this worker lost the job (its lock expired) and lets go.
+      log.warn({ err: info }, 'attempt failed after another worker took the job over; letting go');
+      throw new WaitingError();
+    }
     if (!final) {
       tracked.release();
       log.warn({ err: info }, 'attempt failed; will retry');
@@ -185,7 +252,7 @@ export class UploadProcessor {
     }
     tracked.finish({ status: 'failed', errorCode: info.code });
     log.error({ err: info }, 'job failed');
-    if (failed.ok) await this.notify(failed.record);
+    await this.notify(failed.record);
     throw new UnrecoverableError(`${info.code}: ${info.message}`);
   }
 
@@ -222,7 +289,7 @@ export class UploadProcessor {
   /** Shutdown: record back to `queued`, BullMQ job back to wait (no attempt spent) for any worker. */
   private async handBack(job: UploadJob, token: string | undefined, log: Logger): Promise<void> {
     try {
-      await this.deps.store.release(job.data.jobId);
+      await this.deps.store.release(job.data.jobId, token);
       await job.moveToWait(token);
       log.info({}, 'job handed back for another worker');
     } catch (err) {

@@ -4,12 +4,15 @@ export interface UploadWorkerOptions {
   concurrency?: number;
   /**
    * How long a job's BullMQ lock lasts without renewal; a SIGKILLed worker's jobs come back after
-   * about this long plus `stalledIntervalMs`. @defaultValue 30000
+   * about this long plus `stalledIntervalMs`. @defaultValue config `WORKER_LOCK_DURATION_MS` (30000)
    */
   lockDurationMs?: number;
-  /** How often any worker looks for jobs whose lock expired. @defaultValue 15000 */
+  /** How often any worker looks for jobs whose lock expired. @defaultValue config `WORKER_STALLED_INTERVAL_MS` (15000) */
   stalledIntervalMs?: number;
-  /** Times a job may come back from a dead worker before it fails. @defaultValue 5 */
+  /**
+   * Times a job may come back from a dead worker before it fails (record `failed`, code `JOB_STALLED`).
+   * @defaultValue config `WORKER_MAX_STALLED_COUNT` (5)
+   */
   maxStalledCount?: number;
   /**
    * SIGTERM: in-flight uploads are aborted at once (their checkpoints stay) and handed back; this

@@ -14,6 +14,21 @@ describe('loadConfig', () => {
     expect(c.maxUrlBytes).toBe(5 * 1024 ** 3);
     expect(c.fileRoots).toEqual([]);
     expect(c.urlAllowPrivate).toBe(false);
+    expect(c.worker).toMatchObject({ lockDurationMs: 30_000, stalledIntervalMs: 15_000, maxStalledCount: 5 });
+    expect(c.apiRateLimit).toEqual({ max: 600, windowMs: 60_000 });
+  });
+
+  it('reads the worker lock and API rate-limit knobs', () => {
+    const c = loadConfig({
+      WORKER_LOCK_DURATION_MS: '4000',
+      WORKER_STALLED_INTERVAL_MS: '2000',
+      WORKER_MAX_STALLED_COUNT: '0',
+      API_RATE_LIMIT_MAX: '50',
+      API_RATE_LIMIT_WINDOW_MS: '1000',
+    });
+    expect(c.worker).toMatchObject({ lockDurationMs: 4000, stalledIntervalMs: 2000, maxStalledCount: 0 });
+    expect(c.apiRateLimit).toEqual({ max: 50, windowMs: 1000 });
+    expect(() => loadConfig({ WORKER_LOCK_DURATION_MS: '10' })).toThrow(/WORKER_LOCK_DURATION_MS/);
   });
 
   it('parses tokens, secrets and roots, and freezes the result', () => {

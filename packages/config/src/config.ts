@@ -98,6 +98,15 @@ const envSchema = z.object({
   UPLOAD_PART_PARALLELISM: int(1, 64).default(4),
   /** How long a worker waits for in-flight parts on SIGTERM before handing jobs back anyway. */
   WORKER_SHUTDOWN_GRACE_MS: int(0).default(25_000),
+  /** BullMQ job lock: a dead or frozen worker's job comes back after about this plus the stalled interval. */
+  WORKER_LOCK_DURATION_MS: int(1000).default(30_000),
+  /** How often workers look for jobs whose lock expired. */
+  WORKER_STALLED_INTERVAL_MS: int(100).default(15_000),
+  /** Times a job may come back from a dead worker before it fails (code JOB_STALLED). */
+  WORKER_MAX_STALLED_COUNT: int(0, 1000).default(5),
+  /** Requests per service per window on the job routes, counted in Redis across API replicas. */
+  API_RATE_LIMIT_MAX: int(1).default(600),
+  API_RATE_LIMIT_WINDOW_MS: int(100).default(60_000),
   API_PORT: port.default(8080),
   WORKER_METRICS_PORT: port.default(9464),
   METRICS_PORT: port.default(9465),
@@ -130,7 +139,16 @@ export interface Config {
     adminToken: string | undefined;
     buckets: readonly string[];
   };
-  worker: { concurrency: number; metricsPort: number; shutdownGraceMs: number };
+  worker: {
+    concurrency: number;
+    metricsPort: number;
+    shutdownGraceMs: number;
+    lockDurationMs: number;
+    stalledIntervalMs: number;
+    maxStalledCount: number;
+  };
+  /** Per-service rate limit of the API's job routes. */
+  apiRateLimit: { max: number; windowMs: number };
   upload: { partSize: number; parallelism: number };
   apiPort: number;
   metricsPort: number;
@@ -198,7 +216,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       concurrency: e.WORKER_CONCURRENCY,
       metricsPort: e.WORKER_METRICS_PORT,
       shutdownGraceMs: e.WORKER_SHUTDOWN_GRACE_MS,
+      lockDurationMs: e.WORKER_LOCK_DURATION_MS,
+      stalledIntervalMs: e.WORKER_STALLED_INTERVAL_MS,
+      maxStalledCount: e.WORKER_MAX_STALLED_COUNT,
     },
+    apiRateLimit: { max: e.API_RATE_LIMIT_MAX, windowMs: e.API_RATE_LIMIT_WINDOW_MS },
     upload: { partSize: e.UPLOAD_PART_SIZE, parallelism: e.UPLOAD_PART_PARALLELISM },
     apiPort: e.API_PORT,
     metricsPort: e.METRICS_PORT,

@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { type JobEvent, JobEventBus } from './job-events.js';
 import { JobStore } from './job-store.js';
+import { waitForRedisReady } from './redis-connection.js';
 import { makeSpec, useRedis } from './test-support/fixtures.js';
 
 const redisFixture = useRedis();
@@ -95,5 +96,27 @@ describe('JobEventBus', () => {
     expect(count).toBe(0);
     await bus.close();
     if (subscriber.status !== 'end') await once(subscriber, 'end');
+  });
+
+  // Last in the file: it restarts the file's redis-server.
+  it('leaves a channel when its last listener goes while Redis is away', async () => {
+    const client = await redisFixture.connect();
+    const store = new JobStore(client, { prefix: redisFixture.prefix() });
+    const subscriber = await redisFixture.connect('subscriber');
+    const bus = new JobEventBus(subscriber, store.keys);
+    const channel = store.keys.events('job_gone');
+    const off = await bus.subscribeJob('job_gone', () => {});
+    expect(bus.ready).toBe(true);
+    await redisFixture.server.kill();
+    while (subscriber.status === 'ready') await new Promise((r) => setTimeout(r, 10));
+    expect(bus.ready).toBe(false);
+    await off(); // returns at once, whatever the connection's state
+    await redisFixture.server.restart();
+    await waitForRedisReady(client);
+    await waitForRedisReady(subscriber);
+    const numsub = async () => ((await client.pubsub('NUMSUB', channel)) as [string, number])[1];
+    while ((await numsub()) !== 0) await new Promise((r) => setTimeout(r, 20));
+    expect(await numsub()).toBe(0);
+    await bus.close();
   });
 });

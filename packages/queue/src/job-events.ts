@@ -86,7 +86,15 @@ export class JobEventBus {
       this.listeners.delete(channel);
       this.subscribing.delete(channel);
       if (this.subscriber.status === 'ready') await this.subscriber.unsubscribe(channel).catch(() => {});
+      // While reconnecting, queue the UNSUBSCRIBE (the subscriber role keeps an offline queue) without
+      // waiting for it: ioredis resubscribes every channel it knows on reconnect, this one included.
+      else if (this.subscriber.status !== 'end') void this.subscriber.unsubscribe(channel).catch(() => {});
     };
+  }
+
+  /** True while the subscriber connection is up, i.e. a new subscription takes effect at once. */
+  get ready(): boolean {
+    return this.subscriber.status === 'ready' && this.closing === undefined;
   }
 
   /** Drops every listener and closes the subscriber connection. Safe to call twice. */

@@ -29,7 +29,7 @@ end
 local idem = ''
 if ARGV[7] == '1' then idem = KEYS[2] end
 redis.call('HSET', KEYS[1], 'id', ARGV[1], 'service', ARGV[2], 'status', 'queued', 'spec', ARGV[3],
-  'specHash', ARGV[4], 'idemKey', idem, 'progress', ARGV[5], 'attempts', '0', 'attemptsBase', '0',
+  'specHash', ARGV[4], 'idemKey', idem, 'progress', ARGV[5], 'attempts', '0', 'attemptsBase', '0', 'runner', '',
   'result', '', 'error', '', 'createdAt', ARGV[6], 'startedAt', '', 'finishedAt', '', 'updatedAt', ARGV[6])
 redis.call('ZADD', ARGV[9] .. ARGV[2] .. ':all', 0, ARGV[1])
 redis.call('ZADD', ARGV[9] .. ARGV[2] .. ':queued', 0, ARGV[1])
@@ -43,12 +43,15 @@ return {1, ARGV[1], ARGV[4]}
  * fields), keeps the status indexes in step, sets or clears the retention TTL and publishes the
  * event, all at once. A transition from a status not in the list changes nothing: that is how a
  * late worker cannot turn a canceled job into a succeeded one, and how a job completes once.
+ * A run token (`runner`, set by `start`) guards the writes of one run: a worker that lost its job to
+ * another (stalled past its lock, then woke up) cannot move the other worker's record.
  * KEYS[1] job record
  * ARGV: 1 allowed current statuses (comma list), 2 new status ('' keeps), 3 now ms,
  *       4 index key prefix, 5 TTL seconds to set ('0' none; terminal states), 6 event channel,
  *       7 event payload ('' none), 8 attempt number of the run starting ('' none),
  *       9 '1' sets startedAt when unset, 10 '1' rebases attempts (manual retry),
- *       11.. field/value pairs to set
+ *       11 run token the record must hold ('' any), 12 run token to set ('' keeps),
+ *       13.. field/value pairs to set
  * → {1, status, record pairs} | {0, current status, record pairs} | {-1, '', {}} missing
  */
 export const transitionJobScript = new LuaScript(
@@ -61,6 +64,10 @@ for s in string.gmatch(ARGV[1], '[^,]+') do
   if s == cur then allowed = true end
 end
 if not allowed then return {0, cur, redis.call('HGETALL', KEYS[1])} end
+if ARGV[11] ~= '' and (redis.call('HGET', KEYS[1], 'runner') or '') ~= ARGV[11] then
+  return {0, cur, redis.call('HGETALL', KEYS[1])}
+end
+if ARGV[12] ~= '' then redis.call('HSET', KEYS[1], 'runner', ARGV[12]) end
 local to = ARGV[2]
 if to == '' then to = cur end
 if to ~= cur then
@@ -81,7 +88,7 @@ end
 if ARGV[9] == '1' and (redis.call('HGET', KEYS[1], 'startedAt') or '') == '' then
   redis.call('HSET', KEYS[1], 'startedAt', ARGV[3])
 end
-for i = 11, #ARGV, 2 do
+for i = 13, #ARGV, 2 do
   redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
 end
 local idem = redis.call('HGET', KEYS[1], 'idemKey') or ''

@@ -143,6 +143,35 @@ describe('JobStore', () => {
     expect((await store.release(record.id)).ok).toBe(false);
   });
 
+  it('ignores the writes of a run that lost the job to another worker, except a verified completion', async () => {
+    const { record } = await store.create({ service: 'svc-a', spec: makeSpec() });
+    // Worker A starts; its lock expires while it is frozen; worker B takes the job over.
+    await store.start(record.id, 1, 'worker-a:1');
+    await store.start(record.id, 1, 'worker-b:7');
+    const progress = {
+      uploadedBytes: 1,
+      totalBytes: 10,
+      percent: 10,
+      partsDone: 0,
+      partsTotal: 2,
+      bytesPerSecond: 1,
+    };
+    const error = { code: 'NO_SUCH_UPLOAD', message: 'gone', retryable: true };
+    // A wakes up: its progress, its failure (retryable or not) and its hand-back change nothing.
+    expect((await store.progress(record.id, progress, 'worker-a:1')).ok).toBe(false);
+    expect((await store.fail(record.id, error, { final: false, runner: 'worker-a:1' })).ok).toBe(false);
+    expect((await store.fail(record.id, error, { final: true, runner: 'worker-a:1' })).ok).toBe(false);
+    expect((await store.release(record.id, 'worker-a:1')).ok).toBe(false);
+    expect(await store.get(record.id)).toMatchObject({ status: 'running', error: null });
+    // B's writes go through.
+    expect((await store.progress(record.id, progress, 'worker-b:7')).ok).toBe(true);
+    expect((await store.release(record.id, 'worker-b:7')).ok).toBe(true);
+    await store.start(record.id, 1, 'worker-b:8');
+    // A completion is true whichever run made it (the object was verified), and there is one only.
+    expect((await store.succeed(record.id, result)).ok).toBe(true);
+    expect((await store.succeed(record.id, result)).ok).toBe(false);
+  });
+
   it('answers missing records with record null', async () => {
     expect(await store.cancel('job_00000000000000000000000000')).toEqual({ ok: false, record: null });
     expect(await store.get('job_00000000000000000000000000')).toBeNull();

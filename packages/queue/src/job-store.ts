@@ -73,6 +73,10 @@ interface TransitionSpec {
   attempt?: number;
   setStartedAt?: boolean;
   rebaseAttempts?: boolean;
+  /** The run token the record must hold, else nothing changes. */
+  requireRunner?: string | undefined;
+  /** The run token to store (a worker starting the job). */
+  setRunner?: string | undefined;
 }
 
 /**
@@ -204,27 +208,37 @@ export class JobStore {
     }
   }
 
-  /** A worker starts (or resumes) the job: queued|running → running. Refused once it is canceled or finished. */
-  start(id: string, attempt: number): Promise<TransitionResult> {
+  /**
+   * A worker starts (or resumes) the job: queued|running → running. Refused once it is canceled or
+   * finished. `runner` (the BullMQ lock token of this run) becomes the record's run token: from now on
+   * `progress`, `fail` and `release` given another token change nothing, so a worker that lost the job
+   * to another (its lock expired while it was frozen) cannot overwrite the new run's record.
+   */
+  start(id: string, attempt: number, runner?: string): Promise<TransitionResult> {
     return this.transition(id, {
       from: ['queued', 'running'],
       to: 'running',
       attempt,
+      setRunner: runner,
       setStartedAt: true,
       event: { type: 'status', status: 'running' },
     });
   }
 
-  /** Records progress of a running job and publishes it. */
-  progress(id: string, progress: JobProgress): Promise<TransitionResult> {
+  /** Records progress of a running job and publishes it; refused for another run's token. */
+  progress(id: string, progress: JobProgress, runner?: string): Promise<TransitionResult> {
     return this.transition(id, {
       from: ['running'],
+      requireRunner: runner,
       fields: { progress: JSON.stringify(progress) },
       event: { type: 'progress', progress },
     });
   }
 
-  /** The one completion: running → succeeded. A canceled or already finished job stays as it is. */
+  /**
+   * The one completion: running → succeeded. A canceled or already finished job stays as it is.
+   * Not guarded by the run token: the object was verified, so a completion is true whichever run made it.
+   */
   succeed(id: string, result: JobResult, progress?: JobProgress): Promise<TransitionResult> {
     const fields: Record<string, string> = {
       result: JSON.stringify(result),
@@ -243,24 +257,27 @@ export class JobStore {
   /**
    * Records an error. `final`: the job is failed for good (fatal error, or attempts exhausted).
    * Otherwise it goes back to `queued` with the error kept as its last error while BullMQ retries.
+   * `runner`: refused unless this run still holds the record (omit it for decisions made outside a run).
    */
-  fail(id: string, error: JobErrorView, options: { final: boolean }): Promise<TransitionResult> {
+  fail(id: string, error: JobErrorView, options: { final: boolean; runner?: string }): Promise<TransitionResult> {
     const status: JobStatus = options.final ? 'failed' : 'queued';
     const fields: Record<string, string> = { error: JSON.stringify(error) };
     if (options.final) fields.finishedAt = String(this.now());
     return this.transition(id, {
       from: ['queued', 'running'],
       to: status,
+      requireRunner: options.runner,
       fields,
       event: { type: 'status', status },
     });
   }
 
   /** A worker hands a running job back (shutdown): running → queued, nothing else changes. */
-  release(id: string): Promise<TransitionResult> {
+  release(id: string, runner?: string): Promise<TransitionResult> {
     return this.transition(id, {
       from: ['running'],
       to: 'queued',
+      requireRunner: runner,
       event: { type: 'status', status: 'queued' },
     });
   }
@@ -305,6 +322,8 @@ export class JobStore {
       spec.attempt === undefined ? '' : String(spec.attempt),
       spec.setStartedAt ? '1' : '0',
       spec.rebaseAttempts ? '1' : '0',
+      spec.requireRunner ?? '',
+      spec.setRunner ?? '',
     ];
     for (const [field, value] of Object.entries(spec.fields ?? {})) args.push(field, value);
     const [code, , pairs] = (await transitionJobScript.run(this.redis, [this.keys.job(id)], args)) as [

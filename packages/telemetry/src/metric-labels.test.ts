@@ -39,5 +39,20 @@ describe('metric label sets', () => {
     expect(sanitizeRetryReason(undefined)).toBe('OTHER');
     expect(sanitizeRetryReason('none')).toBe('OTHER');
     expect(sanitizeRetryReason('NETWORK_ERROR')).toBe('NETWORK_ERROR');
+    // The upload engine's reasons (@mediaferry/uploader RetryReason) map onto the same codes.
+    expect(
+      ['network', '5xx', 'throttled', 'timeout', 'credentials', 'integrity', 'source', 'other'].map(
+        sanitizeRetryReason,
+      ),
+    ).toEqual([
+      'NETWORK_ERROR',
+      'STORAGE_ERROR',
+      'THROTTLED',
+      'TIMEOUT',
+      'CREDENTIALS_EXPIRED',
+      'INTEGRITY_MISMATCH',
+      'SOURCE_UNAVAILABLE',
+      'OTHER',
+    ]);
   });
 });

@@ -95,8 +95,29 @@ export function sanitizeErrorCode(value: unknown): ErrorCodeLabel {
   return errorCodes.has(normalised) ? (normalised as ErrorCodeLabel) : OTHER_ERROR_CODE;
 }
 
-/** Like {@link sanitizeErrorCode}, but a retry always has a reason: missing → `OTHER`. */
+/**
+ * The upload engine's own retry reasons (`RetryReason` of @mediaferry/uploader, which the worker
+ * passes straight through) as the error codes dashboards and alert runbooks use.
+ */
+const ENGINE_RETRY_REASONS: Readonly<Record<string, PartRetryReasonLabel>> = {
+  network: 'NETWORK_ERROR',
+  '5xx': 'STORAGE_ERROR',
+  throttled: 'THROTTLED',
+  timeout: 'TIMEOUT',
+  credentials: 'CREDENTIALS_EXPIRED',
+  integrity: 'INTEGRITY_MISMATCH',
+  source: 'SOURCE_UNAVAILABLE',
+  other: OTHER_ERROR_CODE,
+};
+
+/**
+ * Like {@link sanitizeErrorCode}, but a retry always has a reason: missing → `OTHER`. Also takes
+ * the upload engine's reasons (`5xx` → `STORAGE_ERROR`, `network` → `NETWORK_ERROR`, …).
+ */
 export function sanitizeRetryReason(value: unknown): PartRetryReasonLabel {
+  if (typeof value === 'string' && Object.hasOwn(ENGINE_RETRY_REASONS, value)) {
+    return ENGINE_RETRY_REASONS[value]!;
+  }
   const code = sanitizeErrorCode(value);
   return code === NO_ERROR_CODE ? OTHER_ERROR_CODE : code;
 }

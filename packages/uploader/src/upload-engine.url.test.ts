@@ -133,5 +133,6 @@ describe('UploadEngine with URL sources', () => {
       .engine({ partSize: PART, maxSourceBytes: 600 * KiB })
       .run({ uploadKey: 'url-too-large', source: fx.urlSource(server.url), target: fx.ossTarget() });
     await expect(run).rejects.toBeInstanceOf(SourceTooLargeError);
+    expect(await fx.store().get('url-too-large')).toBeNull();
   });
 });

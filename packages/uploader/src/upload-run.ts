@@ -7,6 +7,7 @@ import {
   OwnershipLostError,
   SourceChangedError,
   type SourceStat,
+  SourceTooLargeError,
   throwIfAborted,
   type UploadDestination,
 } from '@mediaferry/core';
@@ -214,7 +215,8 @@ export class UploadRun {
       });
     } catch (err) {
       if (this.#signal.aborted) throw new AbortError('upload aborted', { cause: this.#signal.reason });
-      if (err instanceof SourceChangedError) {
+      if (err instanceof SourceChangedError || err instanceof SourceTooLargeError) {
+        // Can never succeed: drop the checkpoint and the multipart upload (the media stays).
         await this.#discard({ ...cp, uploadId }, true);
         throw err;
       }

@@ -35,15 +35,18 @@ export async function waitForPromValue(
   ok: (value: number) => boolean,
   timeoutMs = 60_000,
 ): Promise<number> {
+  let last: number | undefined;
   return await pollUntil(
     `prometheus to see ${expr}`,
     async () => {
       const [first] = await prometheus.vector(expr);
-      const value = first?.value ? Number(first.value[1]) : undefined;
-      return value !== undefined && ok(value) ? value : undefined;
+      last = first?.value ? Number(first.value[1]) : undefined;
+      return last !== undefined && ok(last) ? last : undefined;
     },
     { timeoutMs, intervalMs: 250 },
-  );
+  ).catch((err: Error) => {
+    throw new Error(`${err.message}; last value: ${last ?? 'no series'}`, { cause: err });
+  });
 }
 
 /** Waits until Prometheus scrapes `target` of `job` successfully. */
@@ -54,8 +57,8 @@ export async function waitForTargetUp(prometheus: PrometheusProcess, job: string
 /**
  * A small workload that moves every dashboard panel: it must run while Prometheus scrapes, with
  * exactly one worker running (the one to be killed).
- * 1. One 6 MiB file job on the only worker, slowed by the emulator's throttle; mid-upload every STS
- *    credential is expired (→ refresh + a CREDENTIALS_EXPIRED part retry), then the worker is
+ * 1. One 8 MiB file job on the only worker, slowed by the emulator's throttle; mid-upload every STS
+ *    credential is expired (→ the worker refreshes its UploadAuth), then the worker is
  *    SIGKILLed and a standby worker resumes the job from its checkpoint (→ resumes, skipped bytes,
  *    a BullMQ stall, a reattach credential refresh).
  * 2. File and URL jobs that succeed while the emulator fails a few UploadPart requests (→ part
@@ -70,26 +73,25 @@ export async function runObservabilityWorkload(
   const run = randomBytes(3).toString('hex');
 
   // 1. Credential expiry and a resume.
+  // 8 MiB at 512 KiB/s: 16 s, time enough to start the standby, expire credentials and kill.
   const interrupted = await startInterruptibleJobs(system, {
     count: 1,
-    sizeMiB: 6,
-    throttleBytesPerSecond: 1024 * 1024,
+    sizeMiB: 8,
+    throttleBytesPerSecond: 512 * 1024,
   });
+  const interruptedId = interrupted.jobs[0]!.id;
   const { owner: killed, standby } = interrupted;
   await prometheus.setTargets(WORKER_JOB, [targetOf(killed), targetOf(standby)]);
   // The standby's counters must be scraped at 0 before they move, or rate() misses the first step.
   await waitForTargetUp(prometheus, WORKER_JOB, targetOf(standby));
-  const refreshesBefore = await waitForPromValue(
-    prometheus,
-    'sum(mediaferry_credential_refreshes_total)',
-    () => true,
-  );
+  const ownerRefreshes = `sum(mediaferry_credential_refreshes_total{instance="${targetOf(killed)}"})`;
+  const refreshesBefore = await waitForPromValue(prometheus, ownerRefreshes, () => true);
   await system.admin.expireCredentials();
-  await waitForPromValue(
-    prometheus,
-    `sum(mediaferry_credential_refreshes_total{instance="${targetOf(killed)}"})`,
-    (v) => v > refreshesBefore,
-  );
+  await waitForPromValue(prometheus, ownerRefreshes, (v) => v > refreshesBefore);
+  const beforeKill = await client.getJob(interruptedId);
+  if (beforeKill.status !== 'running') {
+    throw new Error(`job ${interruptedId} was ${beforeKill.status} before the kill: slow the throttle down`);
+  }
   killed.kill('SIGKILL');
   await killed.process.exited;
   await system.admin.throttle(null);
@@ -120,7 +122,7 @@ export async function runObservabilityWorkload(
   const badJobs = await Promise.all(bad.map((spec) => client.createJob(spec)));
 
   const [resumed, succeeded, failed] = await Promise.all([
-    waitForTerminal(client, interrupted.jobs[0]!.id),
+    waitForTerminal(client, interruptedId),
     Promise.all(goodJobs.map((j) => waitForTerminal(client, j.id))),
     Promise.all(badJobs.map((j) => waitForTerminal(client, j.id))),
   ]);

@@ -68,7 +68,8 @@ export class PrometheusProcess {
       this.#stderr = (this.#stderr + d.toString()).slice(-8000);
     });
     this.#exited = new Promise((resolve) => {
-      child.once('exit', (code) => resolve(code));
+      // 'close', not 'exit': stderr is drained by then, so an error message is complete.
+      child.once('close', (code) => resolve(code));
       child.once('error', () => resolve(-1));
     });
   }
@@ -101,21 +102,25 @@ export class PrometheusProcess {
       { stdio: ['ignore', 'ignore', 'pipe'] },
     );
     const prometheus = new PrometheusProcess(dir, child, `http://127.0.0.1:${port}`);
+    const startup = new AbortController();
     try {
-      await pollUntil(
+      // An exit (e.g. a rule file that does not parse) fails at once, with Prometheus' own words.
+      const exited = prometheus.#exited.then((code) => {
+        throw new Error(`prometheus exited (code ${code}) before it was ready:\n${prometheus.#stderr}`);
+      });
+      const ready = pollUntil(
         'prometheus /-/ready',
         async () => {
-          if (child.exitCode !== null || child.signalCode !== null) {
-            throw new Error(`prometheus exited (${child.exitCode ?? child.signalCode}): ${prometheus.#stderr}`);
-          }
           const res = await fetch(`${prometheus.url}/-/ready`, { signal: AbortSignal.timeout(2_000) });
           await res.arrayBuffer();
           return res.ok ? true : undefined;
         },
-        { timeoutMs: o.startTimeoutMs ?? 60_000, intervalMs: 100 },
-      ).catch((err: Error) => {
-        throw new Error(`${err.message}\n${prometheus.#stderr}`, { cause: err });
-      });
+        { timeoutMs: o.startTimeoutMs ?? 60_000, intervalMs: 100, signal: startup.signal },
+      );
+      // The loser of the race settles later (abort, or the exit at stop()): nobody awaits it.
+      ready.catch(() => {});
+      exited.catch(() => {});
+      await Promise.race([ready, exited]).finally(() => startup.abort());
     } catch (err) {
       await prometheus.stop();
       throw err;

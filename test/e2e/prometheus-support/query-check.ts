@@ -15,6 +15,8 @@ export interface PanelOutcome {
   error?: string;
   /** Series with at least one finite value over the range. */
   seriesWithData: number;
+  /** Whether any point over the range is a finite value other than 0. */
+  moved: boolean;
   /** A finite value of the first such series, for the report. */
   sample?: number;
 }
@@ -39,14 +41,16 @@ export async function evaluatePanel(
   range: EvalRange,
 ): Promise<PanelOutcome> {
   const instant = await prometheus.query(query.promql, range.end);
-  if (!instant.ok) return { query, error: `${instant.errorType}: ${instant.error}`, seriesWithData: 0 };
+  const refused = (error: string): PanelOutcome => ({ query, error, seriesWithData: 0, moved: false });
+  if (!instant.ok) return refused(`${instant.errorType}: ${instant.error}`);
   const ranged = await prometheus.queryRange(query.promql, range);
-  if (!ranged.ok) return { query, error: `${ranged.errorType}: ${ranged.error}`, seriesWithData: 0 };
+  if (!ranged.ok) return refused(`${ranged.errorType}: ${ranged.error}`);
   const withData = seriesOf(ranged.data)
     .map(finiteValues)
     .filter((v) => v.length > 0);
-  const sample = withData[0]?.at(-1);
-  return { query, seriesWithData: withData.length, ...(sample === undefined ? {} : { sample }) };
+  const moved = withData.some((values) => values.some((v) => v !== 0));
+  const sample = withData.find((values) => values.some((v) => v !== 0))?.at(-1) ?? withData[0]?.at(-1);
+  return { query, seriesWithData: withData.length, moved, ...(sample === undefined ? {} : { sample }) };
 }
 
 export async function evaluatePanels(
@@ -60,15 +64,35 @@ export async function evaluatePanels(
   return out;
 }
 
-/** One line per panel query that failed to parse or drew nothing; empty when all are fine. */
-export function panelProblems(outcomes: PanelOutcome[]): string[] {
-  return outcomes
-    .filter((o) => o.error !== undefined || o.seriesWithData === 0)
-    .map((o) =>
-      o.error !== undefined
-        ? `panel "${o.query.panel}" [${o.query.refId}] is refused by Prometheus: ${o.error}\n    ${o.query.promql}`
-        : `panel "${o.query.panel}" [${o.query.refId}] returned no data over the workload\n    ${o.query.promql}`,
-    );
+/**
+ * Rate-based queries (rates, ratios, quantiles) must also move: the workers pre-initialise their
+ * counters at 0, so a rate panel returns a flat 0 line even for a metric nothing ever increments.
+ * Gauges (queue depth, ages, up) may legitimately read 0 at every step.
+ */
+export const mustMove = (query: PanelQuery): boolean => /\b(rate|increase|irate)\(/.test(query.promql);
+
+function problemOf(o: PanelOutcome, requireMovement: (q: PanelQuery) => boolean): string | undefined {
+  const where = `panel "${o.query.panel}" [${o.query.refId}]`;
+  if (o.error !== undefined) return `${where} is refused by Prometheus: ${o.error}`;
+  if (o.seriesWithData === 0) return `${where} returned no data over the workload`;
+  if (!o.moved && requireMovement(o.query)) {
+    return `${where} stayed at 0 over the workload (nothing increments what it watches)`;
+  }
+  return undefined;
+}
+
+/**
+ * One line per panel query that was refused, drew nothing, or (rate-based ones) stayed at 0;
+ * empty when all are fine.
+ */
+export function panelProblems(
+  outcomes: PanelOutcome[],
+  requireMovement: (q: PanelQuery) => boolean = mustMove,
+): string[] {
+  return outcomes.flatMap((o) => {
+    const problem = problemOf(o, requireMovement);
+    return problem === undefined ? [] : [`${problem}\n    ${o.query.promql}`];
+  });
 }
 
 /** What one alert expression did when evaluated by itself. */
@@ -106,7 +130,7 @@ export function panelReport(outcomes: PanelOutcome[]): string {
           ? `ERROR ${o.error}`
           : o.seriesWithData === 0
             ? 'NO DATA'
-            : `${o.seriesWithData} series, last ${formatNumber(o.sample)}`;
+            : `${o.seriesWithData} series, ${o.moved ? 'moved' : 'flat 0'}, last ${formatNumber(o.sample)}`;
       return `  ${`${o.query.panel} [${o.query.refId}]`.padEnd(64)} ${state}`;
     })
     .join('\n');

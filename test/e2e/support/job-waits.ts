@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import type { JobProgress, JobStatus, JobView, MediaferryClient } from '@mediaferry/client';
 import { isTerminalStatus } from '@mediaferry/client';
 
@@ -70,7 +71,8 @@ export async function waitForProgress(
           cause: err,
         });
       }
-      // The stream dropped (e.g. Redis restarting): re-read the job and follow a new stream.
+      // The stream dropped (e.g. Redis restarting): back off briefly, re-read the job, follow a new stream.
+      await delay(200, undefined, { signal });
     }
   }
 }

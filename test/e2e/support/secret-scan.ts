@@ -19,7 +19,8 @@ const STS_TOKEN = /CAIS[A-Za-z0-9+/]{40,}/;
 /** base64 of `{"SecurityToken"` (an UploadAuth) and of `{"Endpoint"` (an UploadAddress is harmless; not flagged). */
 const UPLOAD_AUTH_B64 = /eyJTZWN1cml0eVRva2Vu/;
 /** The emulator's STS AccessKeySecrets are 44 random letters and digits (mixed case). */
-const STS_SECRET_SHAPE = /(?<![A-Za-z0-9])(?=[A-Za-z0-9]*[a-z])(?=[A-Za-z0-9]*[A-Z])(?=[A-Za-z0-9]*[0-9])[A-Za-z0-9]{44}(?![A-Za-z0-9])/;
+const STS_SECRET_SHAPE =
+  /(?<![A-Za-z0-9])(?=[A-Za-z0-9]*[a-z])(?=[A-Za-z0-9]*[A-Z])(?=[A-Za-z0-9]*[0-9])[A-Za-z0-9]{44}(?![A-Za-z0-9])/;
 /** A decoded UploadAuth or credential object logged as JSON. */
 const SECRET_FIELD =
   /"(?:AccessKeySecret|accessKeySecret|SecurityToken|securityToken|stsToken)"\s*:\s*"(?!\[?redacted|\*)[^"]{8,}"/i;
@@ -42,7 +43,8 @@ export function scanText(text: string, where: string, secrets: readonly NamedSec
   }
   if (STS_TOKEN.test(text)) findings.push({ secret: 'an STS SecurityToken', where, excerpt: mask(text) });
   if (UPLOAD_AUTH_B64.test(text)) findings.push({ secret: 'an UploadAuth', where, excerpt: mask(text) });
-  if (STS_SECRET_SHAPE.test(text)) findings.push({ secret: 'an STS AccessKeySecret (by shape)', where, excerpt: mask(text) });
+  if (STS_SECRET_SHAPE.test(text))
+    findings.push({ secret: 'an STS AccessKeySecret (by shape)', where, excerpt: mask(text) });
   if (SECRET_FIELD.test(text)) findings.push({ secret: 'a credential field', where, excerpt: mask(text) });
   return findings;
 }

@@ -60,6 +60,8 @@ export class System {
   readonly #workers: WorkerHandle[] = [];
   readonly #apps: AppProcess[] = [];
   readonly #temp: TempDir[] = [];
+  /** Commands that end on their own (the CLI): never counted as crashes. */
+  readonly #oneShot = new Set<AppProcess>();
   #stopping: Promise<void> | undefined;
 
   redis!: RedisServer;
@@ -240,15 +242,44 @@ export class System {
     return handle;
   }
 
-  #spawn(name: string, entry: string, env: Record<string, string>): AppProcess {
-    const p = new AppProcess(name, [entry], env, this.logs);
+  /**
+   * Runs `mediaferry <args>` (apps/cli) as `service` against the API; its output lands in the log
+   * book (and so in the secret scan). Resolves with the exit code and what it printed.
+   */
+  async cli(
+    args: string[],
+    service = 'svc-a',
+  ): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    const name = `cli-${this.#apps.filter((p) => p.name.startsWith('cli-')).length}`;
+    const proc = this.#spawn(
+      name,
+      appEntry('cli'),
+      {
+        MEDIAFERRY_URL: this.apiUrl,
+        MEDIAFERRY_TOKEN: this.services[service]?.token ?? '',
+      },
+      [...args],
+    );
+    this.#oneShot.add(proc);
+    const exit = await proc.exited;
+    const lines = this.logs.lines.filter((l) => l.process === name && !l.text.startsWith('<<exited'));
+    const text = (stream: 'stdout' | 'stderr') =>
+      lines
+        .filter((l) => l.stream === stream)
+        .map((l) => l.text)
+        .join('\n');
+    return { code: exit.code, stdout: text('stdout'), stderr: text('stderr') };
+  }
+
+  #spawn(name: string, entry: string, env: Record<string, string>, args: string[] = []): AppProcess {
+    const p = new AppProcess(name, [entry, ...args], env, this.logs);
     this.#apps.push(p);
     return p;
   }
 
   /** Processes that exited without the test asking for it. */
   crashed(): AppProcess[] {
-    return this.#apps.filter((p) => !p.running && !p.stoppedOnPurpose);
+    return this.#apps.filter((p) => !p.running && !p.stoppedOnPurpose && !this.#oneShot.has(p));
   }
 
   /** The secrets this system knows by value. */
@@ -256,6 +287,7 @@ export class System {
     return [
       { name: 'the AccessKey secret', value: this.accessKeySecret },
       { name: 'the emulator admin token', value: this.adminToken },
+      ...Object.values(this.services).map((s) => ({ name: `${s.name}'s API token`, value: s.token })),
       ...Object.values(this.services).map((s) => ({
         name: `${s.name}'s webhook secret`,
         value: s.webhookSecret,

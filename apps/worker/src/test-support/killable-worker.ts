@@ -3,7 +3,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 /**
  * A worker in its own process, from a `buildApp()` build, with a short BullMQ lock,
  * so a test can SIGKILL it and see stalled detection hand its job to another worker within seconds.
- * `main.ts` has no knob for the lock (CONTRACT §4 names none), hence this small entry point.
+ * (`main.ts` reads the same knobs from WORKER_LOCK_DURATION_MS / WORKER_STALLED_INTERVAL_MS; this entry
+ * point takes any `UploadWorkerOptions` as JSON.)
  */
 const SCRIPT = `
 import { VodClient } from '@mediaferry/aliyun';
