@@ -12,8 +12,8 @@ import Fastify, {
   type FastifyRequest,
 } from 'fastify';
 import type { Redis } from 'ioredis';
-import { registerAdminBoard } from './admin-board.js';
-import { ApiError, handleError, unavailable } from './api-error.js';
+import { ADMIN_BASE_PATH, registerAdminBoard } from './admin-board.js';
+import { ApiError, handleError, isRedisUnavailable, unavailable } from './api-error.js';
 import { TokenAuthenticator } from './bearer-auth.js';
 import { registerJobEventsRoute } from './job-events.route.js';
 import { registerJobRoutes } from './jobs.routes.js';
@@ -157,9 +157,43 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     });
   });
 
-  // bull-board behind the same bearer auth (its UI makes many requests: no rate limit).
+  // bull-board behind the same bearer auth (its UI makes many requests: no rate limit). Its JSON API
+  // answers errors in its own shape, and 500 when Redis is away: here they get ours (503 when down).
+  const adminApi = `${ADMIN_BASE_PATH}/api/`;
   await app.register(async (scope) => {
     scope.addHook('onRequest', authHook);
+    scope.addHook('preHandler', async (request, reply) => {
+      if (request.url.startsWith(adminApi) && deps.redis.status !== 'ready') {
+        return handleError(unavailable(), request, reply);
+      }
+    });
+    scope.addHook('onSend', async (request, reply, payload) => {
+      if (reply.statusCode < 400 || !request.url.startsWith(adminApi)) return payload;
+      const text = typeof payload === 'string' ? payload : Buffer.isBuffer(payload) ? payload.toString() : '';
+      let body: { error?: { code?: unknown }; message?: unknown } | undefined;
+      try {
+        body = JSON.parse(text) as typeof body;
+      } catch {
+        body = undefined;
+      }
+      if (typeof body?.error?.code === 'string') return payload; // already ours (401, 503 above)
+      const message = typeof body?.message === 'string' ? body.message : '';
+      let error: ApiError;
+      if (reply.statusCode >= 500) {
+        request.log.error({ status: reply.statusCode, message }, 'admin board request failed');
+        error = isRedisUnavailable(new Error(message))
+          ? unavailable()
+          : new ApiError(500, 'INTERNAL', 'Internal error');
+      } else {
+        error = new ApiError(
+          reply.statusCode,
+          reply.statusCode === 404 ? 'NOT_FOUND' : 'BAD_REQUEST',
+          message || 'Bad request',
+        );
+      }
+      reply.code(error.statusCode).type('application/json; charset=utf-8');
+      return JSON.stringify(error.toBody());
+    });
     await registerAdminBoard(scope, [deps.queue as Queue]);
   });
 

@@ -1,9 +1,56 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
+import { type JobEvent, JobEventBus, type Unsubscribe } from '@mediaferry/queue';
 import { describe, expect, it } from 'vitest';
 import { auth, fileJob, useApi, view } from './test-support/api-fixture.js';
 
-const api = useApi({ sseHeartbeatMs: 50 });
+/**
+ * The real bus, counting the job subscriptions it holds, and able to hold the next subscriber right
+ * after its SUBSCRIBE (as a slow Redis would) so a test can hang up in that window.
+ */
+class ObservedEventBus extends JobEventBus {
+  live = 0;
+  hold: { reached: () => void; gate: Promise<void> } | undefined;
+  #changed: (() => void)[] = [];
+
+  override async subscribeJob(id: string, listener: (event: JobEvent) => void): Promise<Unsubscribe> {
+    const off = await super.subscribeJob(id, listener);
+    this.#change(+1);
+    const hold = this.hold;
+    this.hold = undefined;
+    if (hold) {
+      hold.reached();
+      await hold.gate;
+    }
+    let released = false;
+    return async () => {
+      if (released) return;
+      released = true;
+      await off();
+      this.#change(-1);
+    };
+  }
+
+  async until(predicate: () => boolean): Promise<void> {
+    while (!predicate()) await new Promise<void>((r) => this.#changed.push(r));
+  }
+
+  #change(delta: number): void {
+    this.live += delta;
+    for (const wake of this.#changed.splice(0)) wake();
+  }
+}
+
+let bus: ObservedEventBus | undefined;
+const api = useApi(
+  { sseHeartbeatMs: 50 },
+  {
+    makeEvents: (subscriber, keys) => {
+      bus = new ObservedEventBus(subscriber, keys);
+      return bus;
+    },
+  },
+);
 
 interface SseEvent {
   event: string;
@@ -111,4 +158,38 @@ describe('GET /v1/jobs/:id/events', () => {
     while ((await count()) !== 0) await new Promise((r) => setTimeout(r, 20));
     expect(await count()).toBe(0);
   });
+
+  it('releases the subscription of a client that hung up before the stream began', async () => {
+    const { port } = api.app.server.address() as AddressInfo;
+    const job = view(await api.createJob(fileJob(api)));
+    const events = bus as ObservedEventBus;
+    await events.until(() => events.live === 0);
+    let reached!: () => void;
+    let open!: () => void;
+    const subscribed = new Promise<void>((r) => {
+      reached = r;
+    });
+    events.hold = { reached, gate: new Promise<void>((r) => (open = r)) };
+    const serverSide = new Promise<Socket>((r) => api.app.server.once('connection', r));
+    const req = httpRequest({
+      port,
+      host: '127.0.0.1',
+      path: `/v1/jobs/${job.id}/events`,
+      headers: auth(),
+      agent: false,
+    });
+    req.on('error', () => {});
+    req.end();
+    const socket = await serverSide;
+    await subscribed; // the route holds a subscription and has not begun the stream yet
+    const closed = new Promise((r) => socket.once('close', r));
+    req.destroy();
+    await closed;
+    open();
+    await events.until(() => events.live === 0);
+    const channel = api.store.keys.events(job.id);
+    const [, count] = (await api.redis.pubsub('NUMSUB', channel)) as [string, number];
+    expect(count).toBe(0);
+  });
+
 });

@@ -1,6 +1,6 @@
 import { isTerminal, type JobEvent, type JobEventBus, type JobStore, toJobView } from '@mediaferry/queue';
 import type { FastifyInstance } from 'fastify';
-import { notFound } from './api-error.js';
+import { notFound, unavailable } from './api-error.js';
 import { jobIdParamsSchema } from './schemas.js';
 
 export interface JobEventsRouteOptions {
@@ -15,7 +15,8 @@ export interface JobEventsRouteOptions {
  * - `event: status`, data = the Job view, first on connect and on every status change;
  * - `event: progress`, data = the job's `progress` object;
  * - `: heartbeat` comments; the stream ends after the status event of a finished job.
- * Subscribes BEFORE reading the record, so no change between the two is missed.
+ * Subscribes BEFORE reading the record, so no change between the two is missed. A client that
+ * leaves at any point (even before the stream began) releases its subscription.
  */
 export function registerJobEventsRoute(app: FastifyInstance, options: JobEventsRouteOptions): void {
   const open = new Set<() => void>();
@@ -25,6 +26,15 @@ export function registerJobEventsRoute(app: FastifyInstance, options: JobEventsR
 
   app.get('/v1/jobs/:id/events', async (request, reply) => {
     const { id } = jobIdParamsSchema.parse(request.params);
+    // 'close' fires once: watch from the start, or a client leaving during the awaits below would
+    // never be noticed and its subscription would live until the job ends (or forever).
+    let gone = false;
+    const onGone = () => {
+      gone = true;
+    };
+    reply.raw.once('close', onGone);
+    // A subscription made while the subscriber connection is away would wait for its reconnect.
+    if (!options.events.ready) throw unavailable('Job events are unavailable; try again shortly');
     const owned = await options.store.getOwned(id, request.service);
     if (!owned) throw notFound();
 
@@ -56,7 +66,12 @@ export function registerJobEventsRoute(app: FastifyInstance, options: JobEventsR
     };
     open.add(end);
     const heartbeat = setInterval(() => res.write(': heartbeat\n\n'), options.heartbeatMs);
+    res.off('close', onGone);
     res.on('close', end);
+    if (gone || res.destroyed) {
+      end();
+      return;
+    }
     const send = (event: string, data: unknown) => {
       if (!closed) res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
     };

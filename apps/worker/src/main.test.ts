@@ -1,5 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { freePort } from '@mediaferry/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AppBuild, buildApp } from './test-support/build-app.js';
@@ -67,6 +69,36 @@ async function startWorkerProcess(): Promise<WorkerProcess> {
   };
 }
 
+
+/** Runs the compiled `installProcessGuards` in a child that then rejects a promise and throws. */
+async function guardedChild(buildDir: string) {
+  const module = pathToFileURL(path.join(buildDir, 'process-guards.js')).href;
+  const script = `
+    const { installProcessGuards } = await import(${JSON.stringify(module)});
+    let logged = 0;
+    installProcessGuards({
+      error(obj, msg) {
+        process.stdout.write(msg + ': ' + String(obj.err && obj.err.message) + '\\n');
+        if (++logged === 2) setImmediate(() => { process.stdout.write('STILL_ALIVE\\n'); process.exit(0); });
+      },
+    });
+    Promise.reject(new Error('boom-rejection'));
+    setImmediate(() => { throw new Error('boom-exception'); });
+  `;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (d) => {
+    output += String(d);
+  });
+  child.stderr.on('data', (d) => {
+    output += String(d);
+  });
+  const [code] = (await once(child, 'exit')) as [number | null];
+  return { code, output };
+}
+
 describe('node apps/worker/dist/main.js', () => {
   it('runs a file job end to end, serves /metrics and /healthz, and exits 0 on SIGTERM', async () => {
     const worker = await startWorkerProcess();
@@ -118,5 +150,12 @@ describe('node apps/worker/dist/main.js', () => {
     expect(await stack.emulator.admin.listUploads(stack.emulator.vodBucket)).toEqual([]);
     second.child.kill('SIGTERM');
     expect((await second.exited)[0]).toBe(0);
+  });
+  it('logs an unhandled rejection and an uncaught exception and keeps running', async () => {
+    const { code, output } = await guardedChild(build.dir);
+    expect(output).toContain('unhandled promise rejection; the process goes on: boom-rejection');
+    expect(output).toContain('uncaught exception; the process goes on: boom-exception');
+    expect(output).toContain('STILL_ALIVE');
+    expect(code).toBe(0);
   });
 });

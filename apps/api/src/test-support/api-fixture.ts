@@ -31,6 +31,9 @@ export interface ApiFixture {
   app: FastifyInstance;
   redisServer: RedisServer;
   redis: Redis;
+  /** The subscriber connection of the API's event bus. */
+  subscriber: Redis;
+  events: JobEventBus;
   store: JobStore;
   queue: Queue<UploadJobData, unknown, string>;
   webhooks: WebhookDispatcher;
@@ -52,7 +55,12 @@ export interface ApiFixture {
  * The real API on a private redis-server, with a temp dir as the only file root. Built once per
  * test file; everything it started is stopped after the file.
  */
-export function useApi(options: ApiOptions = {}): ApiFixture {
+export interface ApiFixtureOptions {
+  /** Builds the API's event bus (a subclass, to observe it). @defaultValue `new JobEventBus(...)` */
+  makeEvents?: (subscriber: Redis, keys: JobStore['keys']) => JobEventBus;
+}
+
+export function useApi(options: ApiOptions = {}, fixtureOptions: ApiFixtureOptions = {}): ApiFixture {
   const fixture = {} as ApiFixture;
   const connections: Redis[] = [];
   let events: JobEventBus | undefined;
@@ -70,7 +78,9 @@ export function useApi(options: ApiOptions = {}): ApiFixture {
     await waitForRedisReady(subscriber);
     const prefix = 'mfapi';
     fixture.store = new JobStore(fixture.redis, { prefix });
-    events = new JobEventBus(subscriber, fixture.store.keys);
+    events = (fixtureOptions.makeEvents ?? ((s, k) => new JobEventBus(s, k)))(subscriber, fixture.store.keys);
+    fixture.subscriber = subscriber;
+    fixture.events = events;
     fixture.queue = createUploadQueue(fixture.redis, { prefix });
     fixture.queue.on('error', () => {});
     fixture.webhooks = new WebhookDispatcher({ connection: fixture.redis, prefix });
