@@ -170,14 +170,16 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     scope.addHook('onSend', async (request, reply, payload) => {
       if (reply.statusCode < 400 || !request.url.startsWith(adminApi)) return payload;
       const text = typeof payload === 'string' ? payload : Buffer.isBuffer(payload) ? payload.toString() : '';
-      let body: { error?: { code?: unknown }; message?: unknown } | undefined;
+      let body: { error?: { code?: unknown } | string; message?: unknown } | undefined;
       try {
         body = JSON.parse(text) as typeof body;
       } catch {
         body = undefined;
       }
-      if (typeof body?.error?.code === 'string') return payload; // already ours (401, 503 above)
-      const message = typeof body?.message === 'string' ? body.message : '';
+      const inner = body?.error;
+      if (typeof inner === 'object' && typeof inner.code === 'string') return payload; // ours (401, 503)
+      const message =
+        typeof body?.message === 'string' ? body.message : typeof inner === 'string' ? inner : '';
       let error: ApiError;
       if (reply.statusCode >= 500) {
         request.log.error({ status: reply.statusCode, message }, 'admin board request failed');
@@ -188,7 +190,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
         error = new ApiError(
           reply.statusCode,
           reply.statusCode === 404 ? 'NOT_FOUND' : 'BAD_REQUEST',
-          message || 'Bad request',
+          message || (reply.statusCode === 404 ? 'Not found' : 'Bad request'),
         );
       }
       reply.code(error.statusCode).type('application/json; charset=utf-8');

@@ -39,6 +39,14 @@ describe('health, docs, admin, and Redis outages', () => {
     expect(page.statusCode).toBe(200);
     const queues = await api.request({ method: 'GET', url: '/admin/queues/api/queues', headers: auth() });
     expect(queues.json().queues.map((q: { name: string }) => q.name)).toEqual(['uploads']);
+    // Its API's errors have our shape too.
+    const missing = await api.request({
+      method: 'GET',
+      url: '/admin/queues/api/queues/no-such-queue/job_1',
+      headers: auth(),
+    });
+    expect(missing.statusCode).toBe(404);
+    expect(missing.json()).toEqual({ error: { code: 'NOT_FOUND', message: expect.any(String) } });
   });
 
   it('answers 503 UNAVAILABLE quickly while Redis is down, and recovers', async () => {
@@ -50,19 +58,23 @@ describe('health, docs, admin, and Redis outages', () => {
     const ready = await api.request({ method: 'GET', url: '/readyz' });
     expect(ready.statusCode).toBe(503);
     expect(ready.json().error.code).toBe('UNAVAILABLE');
+    const payloads: Record<string, object> = {
+      '/v1/jobs': fileJob(api),
+      '/v1/jobs/batch': { jobs: [fileJob(api)] },
+    };
     for (const [method, url] of [
       ['POST', '/v1/jobs'],
+      ['POST', '/v1/jobs/batch'],
       ['GET', '/v1/jobs'],
       ['GET', `/v1/jobs/${id}`],
+      ['GET', `/v1/jobs/${id}/events`],
       ['DELETE', `/v1/jobs/${id}`],
       ['POST', `/v1/jobs/${id}/retry`],
+      ['GET', '/admin/queues/api/queues'],
+      ['PUT', '/admin/queues/api/queues/uploads/pause'],
     ] as const) {
-      const res = await api.request({
-        method,
-        url,
-        headers: auth(),
-        ...(method === 'POST' && url === '/v1/jobs' ? { payload: fileJob(api) } : {}),
-      });
+      const payload = method === 'POST' ? payloads[url] : undefined;
+      const res = await api.request({ method, url, headers: auth(), ...(payload ? { payload } : {}) });
       expect(res.statusCode, `${method} ${url}`).toBe(503);
       expect(res.json().error.code).toBe('UNAVAILABLE');
     }
