@@ -40,7 +40,14 @@ import { bucketTimes, formatProfile, summarizeProfile } from './support/cpu-prof
 import { InspectorSession } from './support/inspector-profiler.ts';
 import { closedLoop, type LoadResult, openLoop, statusLine } from './support/load.ts';
 import { readRequestLines } from './support/server-log.ts';
-import { CpuMeter, machineLine, printFigures, summarize } from './support/stats.ts';
+import {
+  CpuMeter,
+  machineLine,
+  printFigures,
+  redisCommandsPerJob,
+  resetRedisStats,
+  summarize,
+} from './support/stats.ts';
 
 const num = (name: string, fallback: number) => {
   const v = process.env[name];
@@ -151,9 +158,12 @@ async function main(): Promise<void> {
     const burstBodies = bodies(JOBS);
     const inspector = api.inspectPort ? await InspectorSession.connect(api.inspectPort) : undefined;
     await inspector?.startProfiling();
+    await resetRedisStats(redis);
     await cpu.begin();
     const burst = await closedLoop(JOBS, CONNECTIONS, post(burstBodies));
     const burstCpu = await cpuLine('closed loop', JOBS);
+    const burstRedis = await redisCommandsPerJob(redis, JOBS);
+    log(`  closed loop, Redis commands per job: ${burstRedis.total.toFixed(1)} — ${burstRedis.line}`);
     if (inspector) {
       const profile = await inspector.stopProfiling();
       inspector.close();
@@ -220,12 +230,15 @@ async function main(): Promise<void> {
     await rawQueue.addBulk(rawJobs(WARMUP)); // warm-up (scripts loaded, JIT)
     const rawList = rawJobs(JOBS);
     log(`raw BullMQ: addBulk of ${JOBS} in chunks of ${RAW_CHUNK} …`);
+    await resetRedisStats(redis);
     await cpu.begin();
     let t0 = performance.now();
     for (let i = 0; i < rawList.length; i += RAW_CHUNK)
       await rawQueue.addBulk(rawList.slice(i, i + RAW_CHUNK));
     const rawMs = performance.now() - t0;
     const rawCpu = await cpuLine('raw addBulk', JOBS);
+    const rawRedis = await redisCommandsPerJob(redis, JOBS);
+    log(`  raw addBulk, Redis commands per job: ${rawRedis.total.toFixed(1)} — ${rawRedis.line}`);
     const rawRate = (JOBS / rawMs) * 1000;
     log(`  raw addBulk: ${rawRate.toFixed(0)} jobs/s`);
 
@@ -280,6 +293,7 @@ async function main(): Promise<void> {
       api_cpu_ms_per_job: (burstCpu.api ?? 0) / JOBS,
       redis_cpu_ms_per_job: (burstCpu.redis ?? 0) / JOBS,
       raw_redis_cpu_ms_per_job: (rawCpu.redis ?? 0) / JOBS,
+      redis_cmds_per_job: burstRedis.total,
       server_p99_ms: serverBurst.p99,
       paced_server_p99_ms: serverPaced.p99,
       non_202: errors,

@@ -38,7 +38,14 @@ import { Cleanup } from './support/cleanup.ts';
 import { bucketTimes, type CpuProfile, formatProfile, summarizeProfile } from './support/cpu-profile.ts';
 import { callsPerJob } from './support/emulator-calls.ts';
 import { InspectorSession } from './support/inspector-profiler.ts';
-import { CpuMeter, machineLine, printFigures, summarize } from './support/stats.ts';
+import {
+  CpuMeter,
+  machineLine,
+  printFigures,
+  redisCommandsPerJob,
+  resetRedisStats,
+  summarize,
+} from './support/stats.ts';
 import {
   makeEmulatorAccount,
   startEmulatorProcess,
@@ -231,6 +238,7 @@ async function main(): Promise<void> {
     const e2eList = takeFiles(JOBS);
     const admin = new EmulatorAdminClient(emulator.url, account.adminToken);
     await admin.clearRequests();
+    await resetRedisStats(redis);
     const inspector = inspectPort ? await InspectorSession.connect(inspectPort) : undefined;
     await inspector?.startProfiling();
     await cpu.begin();
@@ -238,6 +246,8 @@ async function main(): Promise<void> {
     const records = await runEndToEnd(e2eList);
     const e2eMs = performance.now() - t0;
     const e2eCpu = await cpuLine('end to end');
+    const e2eRedis = await redisCommandsPerJob(redis, JOBS);
+    log(`  end to end, Redis commands per job: ${e2eRedis.total.toFixed(1)} — ${e2eRedis.line}`);
     let profile: CpuProfile | undefined;
     if (inspector) {
       profile = await inspector.stopProfiling();
@@ -296,6 +306,7 @@ async function main(): Promise<void> {
       worker_cpu_ms_per_job: workerCpu / JOBS,
       e2e_emulator_cpu_ms_per_job: (e2eCpu.emulator ?? 0) / JOBS,
       e2e_redis_cpu_ms_per_job: (e2eCpu.redis ?? 0) / JOBS,
+      e2e_redis_cmds_per_job: e2eRedis.total,
       bare_client_cpu_ms_per_job: (bareCpu.bench ?? 0) / JOBS,
       bare_emulator_cpu_ms_per_job: (bareCpu.emulator ?? 0) / JOBS,
       load1: os.loadavg()[0] ?? 0,

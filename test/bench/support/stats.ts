@@ -112,3 +112,28 @@ export function printFigures(figures: Record<string, string | number>): string {
   process.stdout.write(`${line}\n`);
   return line;
 }
+
+/** Zeroes Redis's per-command counters (INFO commandstats) before a phase. */
+export async function resetRedisStats(redis: Redis): Promise<void> {
+  await redis.config('RESETSTAT');
+}
+
+/** Redis commands per job since `resetRedisStats` (`evalsha 4.00, hset 1.00 …`), busiest first. */
+export async function redisCommandsPerJob(
+  redis: Redis,
+  jobs: number,
+): Promise<{ total: number; line: string }> {
+  const info = await redis.info('commandstats');
+  const rows: [string, number, number][] = [];
+  for (const line of info.split(/\r?\n/)) {
+    const m = /^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/.exec(line);
+    if (m && m[1] !== 'info' && m[1] !== 'config') rows.push([m[1] as string, Number(m[2]), Number(m[3])]);
+  }
+  rows.sort((a, b) => b[1] - a[1]);
+  const total = rows.reduce((n, r) => n + r[1], 0) / jobs;
+  const line = rows
+    .slice(0, 12)
+    .map(([cmd, calls, usec]) => `${cmd} ${(calls / jobs).toFixed(2)} (${(usec / calls).toFixed(0)} µs)`)
+    .join(', ');
+  return { total, line };
+}
