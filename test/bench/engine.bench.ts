@@ -105,7 +105,7 @@ async function roleEmulator(dataDir: string): Promise<void> {
   const { startEmulator } = await load<typeof import('@mediaferry/emulator')>('@mediaferry/emulator');
   const emu = await startEmulator({
     dataDir,
-    skipPartMd5: true,
+    benchMode: true,
     buckets: [BUCKET],
     accessKeyId: AK,
     accessKeySecret: SK,
@@ -285,7 +285,11 @@ function spawnRole(args: string[], nodeArgs: string[] = []): { child: ChildProce
   });
   const line = new Promise<string>((resolve, reject) => {
     const rl = createInterface({ input: child.stdout! });
-    rl.once('line', resolve);
+    // The first JSON line: node flags such as --trace-gc print to stdout too.
+    rl.on('line', (l) => {
+      if (l.startsWith('{')) resolve(l);
+      else if (process.env.BENCH_ECHO_CHILD_STDOUT) console.log(`  [${args[0]}] ${l}`);
+    });
     child.once('exit', (code) => reject(new Error(`${args[0]} exited (${code}) without output`)));
   });
   line.catch(() => {});
@@ -344,7 +348,9 @@ async function orchestrate(): Promise<void> {
     await writeFile(childScript, stripTypeScriptTypes(readFileSync(SELF, 'utf8')));
     const file = path.join(sourceDir, 'source.mp4');
     const expectedCrc = await makeFile(file);
-    const emulator = spawnRole(['emulator', path.join(dir, 'emulator')]);
+    // BENCH_EMULATOR_NODE_ARGS, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`, profiles the emulator.
+    const emulatorArgs = (process.env.BENCH_EMULATOR_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    const emulator = spawnRole(['emulator', path.join(dir, 'emulator')], emulatorArgs);
     const source = spawnRole(['source', file]);
     children.push(emulator.child, source.child);
     const emu = JSON.parse(await emulator.line) as { url: string; port: number };

@@ -83,6 +83,10 @@ export function toApiError(err: unknown): ApiError {
       return new ApiError(400, 'INVALID_JSON', 'The body is not valid JSON');
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return new ApiError(400, 'BAD_REQUEST', 'Content-Length does not match the body');
+    case 'FST_ERR_BAD_URL':
+      return new ApiError(400, 'BAD_REQUEST', 'The URL is not valid (bad percent-encoding?)');
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return new ApiError(414, 'URI_TOO_LONG', 'A path parameter is longer than 100 characters');
   }
   if (fe.statusCode === 429) return new ApiError(429, 'RATE_LIMITED', 'Too many requests; slow down');
   if (err instanceof SyntaxError) return new ApiError(400, 'INVALID_JSON', 'The body is not valid JSON');
@@ -94,9 +98,21 @@ export function toApiError(err: unknown): ApiError {
   return new ApiError(500, 'INTERNAL', 'Internal error');
 }
 
+/**
+ * A declared body up to this size that is over a route's limit is read and discarded after the 413
+ * rather than the connection being closed under the client: a client still sending its body when the
+ * socket closes gets EPIPE/ECONNRESET and never sees the 413. Larger bodies close the connection.
+ */
+export const MAX_DRAINED_BODY_BYTES = 64 * 1024 * 1024;
+
 /** Fastify error handler: JSON always, never a stack; server errors logged with the cause. */
 export function handleError(err: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const apiError = toApiError(err);
+  if (apiError.code === 'PAYLOAD_TOO_LARGE' && reply.getHeader('connection') === 'close') {
+    // Fastify asks for `Connection: close` on body errors; without it Node drains the unread body.
+    const declared = Number(request.headers['content-length']);
+    if (Number.isFinite(declared) && declared <= MAX_DRAINED_BODY_BYTES) reply.removeHeader('connection');
+  }
   if (apiError.statusCode >= 500) request.log.error({ err }, 'request failed');
   else request.log.info({ code: apiError.code, status: apiError.statusCode }, 'request refused');
   if (apiError.statusCode === 429 && !reply.hasHeader('retry-after')) reply.header('retry-after', '1');

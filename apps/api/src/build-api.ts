@@ -22,9 +22,12 @@ import { buildOpenApiDocument } from './openapi.js';
 import { RequestLogController } from './request-log.js';
 
 export interface ApiOptions {
-  /** Requests per service per window, counted in Redis (so across API replicas). @defaultValue 600 */
+  /**
+   * Requests per service per window, counted in Redis (so across API replicas). `main.ts` passes
+   * `API_RATE_LIMIT_MAX`. @defaultValue 600
+   */
   rateLimitMax?: number;
-  /** @defaultValue 60000 */
+  /** `main.ts` passes `API_RATE_LIMIT_WINDOW_MS`. @defaultValue 60000 */
   rateLimitWindowMs?: number;
   /** Body limit of single-job routes. @defaultValue 262144 (256 KiB) */
   bodyLimitBytes?: number;
@@ -74,6 +77,11 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     return503OnClosing: false,
     forceCloseConnections: true,
     logController: new RequestLogController(),
+    // Errors the router raises before any route or hook runs (a bad URL encoding, a path parameter
+    // over 100 characters) skip the error handler: without this they answer Fastify's own shape.
+    frameworkErrors: (err, request, reply) => {
+      handleError(err, request, reply);
+    },
   });
 
   app.decorateRequest('service', '');

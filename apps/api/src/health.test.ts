@@ -31,6 +31,29 @@ describe('health, docs, admin, and Redis outages', () => {
     ]);
   });
 
+  it('documents every route with the errors it can answer', async () => {
+    const doc = (await api.request({ method: 'GET', url: '/openapi.json' })).json();
+    const operations = Object.entries(
+      doc.paths as Record<string, Record<string, { responses: object }>>,
+    ).flatMap(([path, ops]) => Object.entries(ops).map(([method, op]) => ({ path, method, op })));
+    for (const { path, method, op } of operations) {
+      const route = { method: method.toUpperCase() as 'GET', url: path.replace(/\{(\w+)\}/g, ':$1') };
+      expect(api.app.hasRoute(route), `${method} ${path} is served`).toBe(true);
+      const codes = Object.keys(op.responses);
+      if (path.startsWith('/v1/')) {
+        expect(codes, `${method} ${path}`).toEqual(expect.arrayContaining(['401', '429', '500', '503']));
+      }
+      if (path.includes('{id}')) expect(codes, `${method} ${path}`).toContain('404');
+      if (method === 'post' && !path.endsWith('/retry')) {
+        expect(codes, `${method} ${path}`).toEqual(expect.arrayContaining(['400', '413', '415']));
+      }
+    }
+    expect(operations.map((o) => `${o.method} ${o.path}`)).toEqual(
+      expect.arrayContaining(['get /v1/jobs', 'get /v1/jobs/{id}/events', 'get /admin/queues']),
+    );
+    expect(doc.paths['/v1/jobs'].get.responses).toHaveProperty('400');
+  });
+
   it('puts bull-board behind the bearer auth', async () => {
     const anonymous = await api.request({ method: 'GET', url: '/admin/queues/api/queues' });
     expect(anonymous.statusCode).toBe(401);

@@ -191,5 +191,4 @@ describe('GET /v1/jobs/:id/events', () => {
     const [, count] = (await api.redis.pubsub('NUMSUB', channel)) as [string, number];
     expect(count).toBe(0);
   });
-
 });

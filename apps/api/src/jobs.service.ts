@@ -197,23 +197,32 @@ export class JobsService {
     return canceled;
   }
 
-  /** A failed or canceled job runs again under the same id, so its checkpoint (if any) is resumed. */
+  /**
+   * A failed or canceled job runs again under the same id, so its checkpoint (if any) is resumed.
+   * A `queued` job with no BullMQ job (its enqueue was lost: Redis went away between the record
+   * change and the enqueue, which answered 503) is enqueued again: retrying is how a caller repairs it.
+   */
   async retry(id: string, service: string): Promise<JobRecord> {
     const record = await this.getOwned(id, service);
+    if (record.status === 'queued') {
+      if (await withTimeout(this.deps.queue.getJob(id), this.queueTimeoutMs)) {
+        throw conflict('Only failed or canceled jobs can be retried; this one is queued', {
+          status: 'queued',
+        });
+      }
+      await withTimeout(enqueueUploads(this.deps.queue, [record]), this.queueTimeoutMs);
+      return record;
+    }
     if (record.status !== 'failed' && record.status !== 'canceled') {
       throw conflict(`Only failed or canceled jobs can be retried; this one is ${record.status}`, {
         status: record.status,
       });
     }
-    const job = await withTimeout(this.deps.queue.getJob(id), this.queueTimeoutMs);
-    if (job) {
-      if ((await job.getState()) === 'active') throw conflict('The job is still stopping; retry in a moment');
-      try {
-        await withTimeout(this.deps.queue.remove(id), this.queueTimeoutMs);
-      } catch {
-        throw conflict('The job is still stopping; retry in a moment');
-      }
-    }
+    // The finished BullMQ job must go before one with the same id can be added. `remove` refuses
+    // (0) while a worker holds the job's lock, atomically: a worker still cleaning up a cancel, or
+    // one that picked the job up a moment ago, keeps it, and the caller tries again shortly.
+    const removed = await withTimeout(this.deps.queue.remove(id), this.queueTimeoutMs);
+    if (removed !== 1) throw conflict('The job is still stopping; retry in a moment');
     const result = await this.deps.store.retry(id);
     if (!result.ok) {
       if (!result.record) throw notFound();

@@ -1,3 +1,6 @@
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { auth, fileJob, useApi } from './test-support/api-fixture.js';
 
@@ -18,6 +21,53 @@ describe('request limits and malformed input', () => {
     });
     expect(batch.statusCode).toBe(207);
     expect(batch.json().jobs[0].error.details.fields[0].path).toBe('media.description');
+  });
+
+  it('lets a client finish sending an oversized body and read the 413 on a connection that stays open', async () => {
+    await api.app.listen({ port: 0, host: '127.0.0.1' });
+    const { port } = api.app.server.address() as AddressInfo;
+    const socket = connect(port, '127.0.0.1');
+    await once(socket, 'connect');
+    let received = '';
+    socket.setEncoding('latin1');
+    socket.on('data', (d: string) => {
+      received += d;
+    });
+    const waitFor = async (count: number) => {
+      while ((received.match(/HTTP\/1\.1 /g) ?? []).length < count || !received.endsWith('}')) {
+        await once(socket, 'data');
+      }
+    };
+    const head = (length: number) =>
+      `POST /v1/jobs/batch HTTP/1.1\r\nHost: x\r\nAuthorization: ${auth().authorization}\r\n` +
+      `Content-Type: application/json\r\nContent-Length: ${length}\r\n\r\n`;
+    // 1 MiB against the 256 KiB batch limit: answered 413, the body is read to its end, and the
+    // same connection then serves the next request.
+    const body = `{"jobs":[],"pad":"${'p'.repeat(1024 * 1024)}"}`;
+    socket.write(head(body.length) + body);
+    await waitFor(1);
+    expect(received).toMatch(/^HTTP\/1\.1 413 /);
+    expect(received.toLowerCase()).not.toContain('connection: close');
+    expect(received).toContain('"PAYLOAD_TOO_LARGE"');
+    socket.write(
+      `GET /v1/jobs?limit=1 HTTP/1.1\r\nHost: x\r\nAuthorization: ${auth().authorization}\r\n\r\n`,
+    );
+    await waitFor(2);
+    expect(received).toMatch(/HTTP\/1\.1 200 [\s\S]*"jobs"/);
+    socket.destroy();
+
+    // A body announced far beyond any route's limit is not drained: 413, then the connection closes.
+    const huge = connect(port, '127.0.0.1');
+    await once(huge, 'connect');
+    let answer = '';
+    huge.on('data', (d) => {
+      answer += String(d);
+    });
+    const closed = once(huge, 'close');
+    huge.write(head(1024 ** 3));
+    await closed;
+    expect(answer).toMatch(/^HTTP\/1\.1 413 /);
+    expect(answer.toLowerCase()).toContain('connection: close');
   });
 
   it('answers 415 for anything but JSON and 400 for broken JSON, always as JSON', async () => {
@@ -54,6 +104,23 @@ describe('request limits and malformed input', () => {
       payload: '{"__proto__": {"x": 1}, "source": {}}',
     });
     expect(proto.statusCode).toBe(400);
+  });
+
+  it('answers URLs the router refuses (bad encoding, over-long ids) in the contract shape', async () => {
+    const long = `job_${'x'.repeat(200)}`;
+    for (const [method, url, status, code] of [
+      ['GET', '/v1/%ff', 400, 'BAD_REQUEST'],
+      ['GET', '/v1/jobs/%E0%A4%A', 400, 'BAD_REQUEST'],
+      ['GET', `/v1/jobs/${long}`, 414, 'URI_TOO_LONG'],
+      ['DELETE', `/v1/jobs/${long}`, 414, 'URI_TOO_LONG'],
+      ['POST', `/v1/jobs/${long}/retry`, 414, 'URI_TOO_LONG'],
+      ['GET', `/v1/jobs/${long}/events`, 414, 'URI_TOO_LONG'],
+    ] as const) {
+      const res = await api.request({ method, url, headers: auth() });
+      expect(res.statusCode, `${method} ${url}`).toBe(status);
+      expect(res.headers['content-type']).toMatch(/^application\/json/);
+      expect(res.json(), `${method} ${url}`).toEqual({ error: { code, message: expect.any(String) } });
+    }
   });
 
   it('survives 200 malformed requests with only 4xx answers', async () => {

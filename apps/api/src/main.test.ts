@@ -34,7 +34,6 @@ function run(env: Record<string, string>) {
   return { child, exited, output: () => ({ stdout, stderr }) };
 }
 
-
 /** Runs the compiled `installProcessGuards` in a child that then rejects a promise and throws. */
 async function guardedChild(buildDir: string) {
   const module = pathToFileURL(path.join(buildDir, 'process-guards.js')).href;
@@ -106,5 +105,30 @@ describe('node apps/api/dist/main.js', () => {
     expect(output).toContain('uncaught exception; the process goes on: boom-exception');
     expect(output).toContain('STILL_ALIVE');
     expect(code).toBe(0);
+  });
+
+  it('starts and shuts down on SIGTERM while Redis is down', async () => {
+    const port = await freePort();
+    const proc = run({
+      REDIS_URL: `redis://127.0.0.1:${await freePort()}`,
+      API_PORT: String(port),
+      BIND_HOST: '127.0.0.1',
+      MEDIAFERRY_API_TOKENS: 'svc-a:main-test-token',
+    });
+    try {
+      await waitForPort(port);
+      expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+      expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(503);
+      const list = await fetch(`http://127.0.0.1:${port}/v1/jobs`, {
+        headers: { authorization: 'Bearer main-test-token' },
+      });
+      expect(list.status).toBe(503);
+      proc.child.kill('SIGTERM');
+      const [code] = await proc.exited;
+      expect(code).toBe(0);
+      expect(proc.output().stderr).toBe('');
+    } finally {
+      proc.child.kill('SIGKILL');
+    }
   });
 });

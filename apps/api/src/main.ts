@@ -28,7 +28,7 @@ async function main(): Promise<void> {
   const queue = createUploadQueue(redis, { prefix: config.redisPrefix });
   queue.on('error', (err) => logger.warn({ err }, 'queue error'));
   const policy = sourcePolicyFromConfig(config);
-  const webhooks = new WebhookDispatcher({ connection: redis, prefix: config.redisPrefix });
+  const webhooks = new WebhookDispatcher({ connection: redis, prefix: config.redisPrefix, logger });
 
   const app = await buildApi({
     config,
@@ -39,6 +39,7 @@ async function main(): Promise<void> {
     logger,
     checkSource: (source, signal) => assertSourceAllowed(source, policy, signal),
     webhooks,
+    options: { rateLimitMax: config.apiRateLimit.max, rateLimitWindowMs: config.apiRateLimit.windowMs },
   });
 
   let stopping = false;

@@ -1,8 +1,10 @@
-import { jobSpecSchema } from '@mediaferry/core';
+import { JOB_ID_PATTERN, jobSpecSchema } from '@mediaferry/core';
 import { z } from 'zod';
+import { ADMIN_BASE_PATH } from './admin-board.js';
 import {
   batchResponseSchema,
   errorBodySchema,
+  idempotencyKeySchema,
   jobListSchema,
   jobViewSchema,
   listQuerySchema,
@@ -34,12 +36,31 @@ const json = (s: JsonSchema) => ({ 'application/json': { schema: s } });
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const errorResponse = (description: string) => ({ description, content: json(ref('Error')) });
 
+/** Every bearer-authenticated job route can answer these. */
 const commonErrors = {
   '401': errorResponse('UNAUTHORIZED: missing or unknown bearer token'),
-  '429': errorResponse('RATE_LIMITED: too many requests from this service'),
+  '429': {
+    description: 'RATE_LIMITED: too many requests from this service',
+    headers: { 'Retry-After': { description: 'Seconds to wait', schema: { type: 'string' } } },
+    content: json(ref('Error')),
+  },
+  '500': errorResponse('INTERNAL: an unexpected error (never a stack trace)'),
   '503': errorResponse('UNAVAILABLE: Redis is down'),
 };
-const idParam = [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }];
+const idParam = [
+  {
+    name: 'id',
+    in: 'path',
+    required: true,
+    description: "A job id; another service's job answers 404 as if it did not exist",
+    schema: { type: 'string', pattern: JOB_ID_PATTERN.source },
+  },
+];
+const notFound = errorResponse('NOT_FOUND: no such job for this service');
+const jsonBodyErrors = {
+  '413': errorResponse('PAYLOAD_TOO_LARGE'),
+  '415': errorResponse('UNSUPPORTED_MEDIA_TYPE: the body must be application/json'),
+};
 
 /** The OpenAPI 3.1 document, generated from the same zod schemas the routes validate with. */
 export function buildOpenApiDocument(version: string): Record<string, unknown> {
@@ -75,7 +96,13 @@ export function buildOpenApiDocument(version: string): Record<string, unknown> {
         post: {
           summary: 'Create an upload job',
           parameters: [
-            { name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string' } },
+            {
+              name: 'Idempotency-Key',
+              in: 'header',
+              required: false,
+              description: 'Same as `idempotencyKey` in the body (both given: they must be equal)',
+              schema: (({ $schema: _drop, ...rest }) => rest)(z.toJSONSchema(idempotencyKeySchema)),
+            },
           ],
           requestBody: { required: true, content: json(ref('JobSpec')) },
           responses: {
@@ -83,15 +110,18 @@ export function buildOpenApiDocument(version: string): Record<string, unknown> {
             '200': { description: 'The job this idempotency key already names', content: json(ref('Job')) },
             '400': errorResponse('VALIDATION_FAILED, SOURCE_FORBIDDEN, SOURCE_NOT_FOUND, INVALID_JSON'),
             '409': errorResponse('CONFLICT: the idempotency key was used with a different spec'),
-            '413': errorResponse('PAYLOAD_TOO_LARGE'),
-            '415': errorResponse('UNSUPPORTED_MEDIA_TYPE'),
+            ...jsonBodyErrors,
             ...commonErrors,
           },
         },
         get: {
           summary: "List this service's jobs, newest first",
           parameters: Object.entries(query.properties).map(([name, s]) => ({ name, in: 'query', schema: s })),
-          responses: { '200': { description: 'A page', content: json(ref('JobList')) }, ...commonErrors },
+          responses: {
+            '200': { description: 'A page', content: json(ref('JobList')) },
+            '400': errorResponse('VALIDATION_FAILED: a bad or unknown query parameter'),
+            ...commonErrors,
+          },
         },
       },
       '/v1/jobs/batch': {
@@ -109,6 +139,7 @@ export function buildOpenApiDocument(version: string): Record<string, unknown> {
             '202': { description: 'All accepted', content: json(ref('BatchResult')) },
             '207': { description: 'Some refused', content: json(ref('BatchResult')) },
             '400': errorResponse('VALIDATION_FAILED: the batch itself is malformed'),
+            ...jsonBodyErrors,
             ...commonErrors,
           },
         },
@@ -119,7 +150,8 @@ export function buildOpenApiDocument(version: string): Record<string, unknown> {
           parameters: idParam,
           responses: {
             '200': { description: 'The job', content: json(ref('Job')) },
-            '404': errorResponse('NOT_FOUND'),
+            '404': notFound,
+            ...commonErrors,
           },
         },
         delete: {
@@ -127,8 +159,9 @@ export function buildOpenApiDocument(version: string): Record<string, unknown> {
           parameters: idParam,
           responses: {
             '200': { description: 'Canceled', content: json(ref('Job')) },
-            '404': errorResponse('NOT_FOUND'),
+            '404': notFound,
             '409': errorResponse('CONFLICT: already finished'),
+            ...commonErrors,
           },
         },
       },
@@ -138,8 +171,9 @@ export function buildOpenApiDocument(version: string): Record<string, unknown> {
           parameters: idParam,
           responses: {
             '202': { description: 'Queued again', content: json(ref('Job')) },
-            '404': errorResponse('NOT_FOUND'),
-            '409': errorResponse('CONFLICT: not failed or canceled'),
+            '404': notFound,
+            '409': errorResponse('CONFLICT: not failed or canceled, or its worker is still stopping it'),
+            ...commonErrors,
           },
         },
       },
@@ -147,8 +181,28 @@ export function buildOpenApiDocument(version: string): Record<string, unknown> {
         get: {
           summary:
             'Server-sent events: `status` (data: Job) and `progress` (data: progress) until the job ends',
+          description:
+            '`event: status` (data: the Job) first and after every status change; `event: progress` (data: ' +
+            'the progress object); `: heartbeat` comments while nothing happens. The stream ends after the ' +
+            'status event of a finished job.',
           parameters: idParam,
-          responses: { '200': { description: 'An event stream', content: { 'text/event-stream': {} } } },
+          responses: {
+            '200': {
+              description: 'An event stream',
+              content: { 'text/event-stream': { schema: { type: 'string' } } },
+            },
+            '404': notFound,
+            ...commonErrors,
+          },
+        },
+      },
+      [ADMIN_BASE_PATH]: {
+        get: {
+          summary: 'bull-board, the queue dashboard (HTML; its JSON API lives under /admin/queues/api)',
+          responses: {
+            '200': { description: 'The dashboard', content: { 'text/html': { schema: { type: 'string' } } } },
+            '401': commonErrors['401'],
+          },
         },
       },
       '/healthz': { get: { security: [], responses: { '200': { description: 'The process is up' } } } },

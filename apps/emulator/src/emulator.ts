@@ -14,6 +14,7 @@ import { ObjectStore } from './storage/object-store.js';
 import { CredentialStore } from './sts/credential-store.js';
 import { MediaStore } from './vod/media-store.js';
 import { onObjectCompleted, type VodDeps } from './vod/vod-actions.js';
+import { YoungGarbageCollector } from './util/young-gc.js';
 
 export interface Emulator {
   /** `http://127.0.0.1:PORT` (the OSS endpoint and the admin API base). */
@@ -75,7 +76,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       auth: new OssAuthenticator(account, sts),
       faults,
       logger: o.logger,
-      skipPartMd5: o.skipPartMd5,
+      benchMode: o.benchMode,
+      youngGc: o.benchMode ? new YoungGarbageCollector() : undefined,
       region: o.region,
     },
     vod: { ...vod, auth: new VodAuthenticator(account, sts), faults },

@@ -130,6 +130,36 @@ describe('upload worker (in process)', () => {
     expect((await stack.store.get(record.id))?.startedAt).toBeNull();
   });
 
+  it('lets go without touching the record when another worker took the job over meanwhile', async () => {
+    worker = await startInProcessWorker(stack, { lockDurationMs: 1000, stalledIntervalMs: 300 });
+    // Hold the run in CreateUploadVideo long enough to play the takeover.
+    await stack.emulator.admin.delayResponses({
+      ms: 400,
+      service: 'vod',
+      operation: 'CreateUploadVideo',
+      count: 1,
+    });
+    const { record, crc64 } = await stack.submitFile('taken-over.mp4', 100 * KiB); // one part
+    const statuses: string[] = [];
+    const off = await stack.events.subscribeJob(record.id, (e) => {
+      if (e.type === 'status') statuses.push(e.status);
+    });
+    try {
+      await stack.waitFor(record.id, (r) => r.status === 'running');
+      // Another worker starts the job (as after this one's lock expired), and this run then hits a
+      // fatal error: the record is the other run's now, so this run must not fail it.
+      await stack.store.start(record.id, 1, 'other-worker:1');
+      await stack.emulator.admin.failUploadParts({ status: 403, code: 'AccessDenied', count: 1 });
+      // This worker let go; its job comes back through stalled detection and this worker finishes it.
+      const done = await stack.waitFor(record.id);
+      expect(done).toMatchObject({ status: 'succeeded', attempts: 1, error: null, result: { crc64 } });
+      expect(statuses).not.toContain('failed');
+      expect(worker.logs.join('')).toContain('another worker took the job over');
+    } finally {
+      await off();
+    }
+  });
+
   it('completes each job exactly once with two workers sharing the queue', async () => {
     worker = await startInProcessWorker(stack);
     const second = await startInProcessWorker(stack);

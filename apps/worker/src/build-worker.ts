@@ -66,7 +66,7 @@ export class UploadWorker {
     const prefix = config.redisPrefix;
     this.store = new JobStore(redis, { prefix });
     this.#events = new JobEventBus(deps.subscriber, this.store.keys, logger);
-    this.#webhooks = new WebhookDispatcher({ connection: redis, prefix });
+    this.#webhooks = new WebhookDispatcher({ connection: redis, prefix, logger });
     const processor = new UploadProcessor({
       store: this.store,
       checkpoints: new RedisCheckpointStore({ redis, prefix: this.options.checkpointPrefix }),

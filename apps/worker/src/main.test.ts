@@ -69,7 +69,6 @@ async function startWorkerProcess(): Promise<WorkerProcess> {
   };
 }
 
-
 /** Runs the compiled `installProcessGuards` in a child that then rejects a promise and throws. */
 async function guardedChild(buildDir: string) {
   const module = pathToFileURL(path.join(buildDir, 'process-guards.js')).href;

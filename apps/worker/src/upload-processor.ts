@@ -178,7 +178,10 @@ export class UploadProcessor {
     const done = await this.deps.store.succeed(id, toJobResult(result), finalProgress(result, reporter.last));
     if (!done.ok) {
       tracked.release();
-      log.warn({ status: done.record?.status ?? null }, 'upload finished after the job ended; result not recorded');
+      log.warn(
+        { status: done.record?.status ?? null },
+        'upload finished after the job ended; result not recorded',
+      );
       return { jobId: id, outcome: done.record ? 'already-finished' : 'missing' };
     }
     tracked.finish({ status: 'succeeded' });

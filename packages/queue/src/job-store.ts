@@ -259,7 +259,11 @@ export class JobStore {
    * Otherwise it goes back to `queued` with the error kept as its last error while BullMQ retries.
    * `runner`: refused unless this run still holds the record (omit it for decisions made outside a run).
    */
-  fail(id: string, error: JobErrorView, options: { final: boolean; runner?: string }): Promise<TransitionResult> {
+  fail(
+    id: string,
+    error: JobErrorView,
+    options: { final: boolean; runner?: string },
+  ): Promise<TransitionResult> {
     const status: JobStatus = options.final ? 'failed' : 'queued';
     const fields: Record<string, string> = { error: JSON.stringify(error) };
     if (options.final) fields.finishedAt = String(this.now());

@@ -4,7 +4,7 @@ import { XMLParser } from 'fast-xml-parser';
 import type { MultipartUpload, StoredPart } from '../storage/object-store.js';
 import { BodyTooLargeError, readSmallBody } from '../util/read-body.js';
 import { isoMillis } from '../util/time.js';
-import { checkDigest, receiveBlob } from './object-handlers.js';
+import { blobEtag, checkDigest, receiveBlob } from './object-handlers.js';
 import {
   contentMd5,
   metaFromHeaders,
@@ -47,18 +47,18 @@ export function parsePartNumber(raw: string | undefined): number {
 
 /**
  * UploadPart: the body streams to its own file (MD5 + CRC-64 on the way); re-sending a number replaces
- * the part. With `skipPartMd5` the ETag is derived from CRC and size instead of an MD5 (bench mode).
+ * the part. In bench mode the ETag is derived from CRC and size instead of an MD5.
  */
 export async function uploadPart(
   ctx: OssContext,
   body: AsyncIterable<Buffer> = requestBody(ctx),
 ): Promise<void> {
-  const { store, skipPartMd5 } = ctx.deps;
+  const { store, benchMode } = ctx.deps;
   const partNumber = parsePartNumber(ctx.query.get('partNumber'));
   const target = upload(ctx);
   if (ctx.req.headers['x-oss-copy-source'] !== undefined) throw ossErrors.notImplemented('UploadPartCopy');
   const expectedMd5 = contentMd5(ctx.req);
-  const blob = await receiveBlob(ctx, body, !skipPartMd5 || expectedMd5 !== undefined);
+  const blob = await receiveBlob(ctx, body, !benchMode || expectedMd5 !== undefined);
   checkDigest(ctx, blob, expectedMd5);
   store.retain([blob]);
   if (!store.isLive(target)) {
@@ -66,14 +66,11 @@ export async function uploadPart(
     store.release([blob]);
     throw ossErrors.noSuchUpload(target.uploadId);
   }
-  const hex = blob.md5
-    ? blob.md5.toString('hex')
-    : blob.crc64.toString(16).padStart(16, '0') + blob.size.toString(16).padStart(16, '0');
   const part: StoredPart = {
     partNumber,
     file: blob.file,
     size: blob.size,
-    etag: quoteEtag(hex),
+    etag: blobEtag(blob),
     crc64: blob.crc64,
     lastModified: new Date(),
   };

@@ -3,8 +3,9 @@ import type { Logger } from 'pino';
 import type { RequestLogEntry } from '../admin/request-log.js';
 import type { OssAuthenticator, OssPrincipal } from '../auth/oss-authenticator.js';
 import type { FaultInjector } from '../faults/fault-injector.js';
-import { cutAfter, type Throttle, throttled } from '../faults/throttle.js';
+import { cutAfter } from '../faults/throttle.js';
 import type { ObjectStore } from '../storage/object-store.js';
+import type { YoungGarbageCollector } from '../util/young-gc.js';
 import { toXml, type XmlNode } from '../util/xml.js';
 import { type OssError, ossErrors } from './oss-error.js';
 
@@ -13,7 +14,10 @@ export interface OssDeps {
   auth: OssAuthenticator;
   faults: FaultInjector;
   logger: Logger;
-  skipPartMd5: boolean;
+  /** Bench mode: no MD5 on PutObject / UploadPart bodies (see `EmulatorOptions.benchMode`). */
+  benchMode: boolean;
+  /** Bench mode: young-generation GCs paced by body bytes (see `YoungGarbageCollector`). */
+  youngGc?: YoungGarbageCollector | undefined;
   region: string;
 }
 
@@ -116,8 +120,14 @@ export function contentMd5(req: IncomingMessage): Buffer | undefined {
   return digest;
 }
 
-/** The request body, counted into the log and passed through the bandwidth throttle. */
-export function requestBody(ctx: OssContext, source: AsyncIterable<Buffer> = ctx.req): AsyncIterable<Buffer> {
+/**
+ * The request body, counted into the log and passed through the bandwidth throttle (looked up per chunk,
+ * so it can change mid-body) — one generator layer, since every chunk of every upload passes here.
+ */
+export async function* requestBody(
+  ctx: OssContext,
+  source: AsyncIterable<Buffer> = ctx.req,
+): AsyncGenerator<Buffer> {
   const log = ctx.log;
   const faults = ctx.deps.faults;
   let body = source;
@@ -127,12 +137,12 @@ export function requestBody(ctx: OssContext, source: AsyncIterable<Buffer> = ctx
       ctx.req.socket.destroy();
     });
   }
-  return throttled(countBytes(body, log), (): Throttle | undefined => faults.throttle);
-}
-
-async function* countBytes(source: AsyncIterable<Buffer>, log: RequestLogEntry): AsyncGenerator<Buffer> {
-  for await (const chunk of source) {
+  const youngGc = ctx.deps.youngGc;
+  for await (const chunk of body) {
     log.bytes += chunk.length;
+    youngGc?.add(chunk.length);
+    const throttle = faults.throttle;
+    if (throttle) await throttle.take(chunk.length);
     yield chunk;
   }
 }

@@ -312,9 +312,9 @@ describe('plain objects', () => {
   });
 });
 
-describe('skipPartMd5 (bench mode)', () => {
-  it('still completes and stores the right bytes, but part ETags are not MD5s', async () => {
-    const fast = await startEmulator({ skipPartMd5: true });
+describe('benchMode', () => {
+  it('UploadPart: still completes and stores the right bytes, but part ETags are not MD5s', async () => {
+    const fast = await startEmulator({ benchMode: true });
     try {
       const oss = ossForAccount(fast, 'mediaferry-local');
       const data = testData(250 * KiB, 4);
@@ -327,6 +327,36 @@ describe('skipPartMd5 (bench mode)', () => {
       const got = await oss.get('fast.bin');
       expect(got.content.equals(data)).toBe(true);
       expect(header(got.res, 'x-oss-hash-crc64ecma')).toBe(crc64(data).toString());
+    } finally {
+      await fast.close();
+    }
+  });
+
+  it('PutObject: no MD5 unless Content-MD5 is sent, CRC-64 always; the old skipPartMd5 name still works', async () => {
+    const fast = await startEmulator({ skipPartMd5: true });
+    try {
+      const oss = ossForAccount(fast, 'mediaferry-local');
+      const data = testData(300 * KiB, 5);
+      const { createHash } = await import('node:crypto');
+      const md5 = createHash('md5').update(data).digest();
+      const { Readable } = await import('node:stream');
+      // putStream sends no Content-MD5 (put of a Buffer always does).
+      const put = await oss.putStream('put.bin', Readable.from([data]), { contentLength: data.length });
+      const etag = header(put.res, 'etag');
+      expect(etag).toMatch(/^"[0-9A-F]{32}"$/);
+      expect(etag).not.toBe(`"${md5.toString('hex').toUpperCase()}"`);
+      expect(header(put.res, 'content-md5')).toBeUndefined();
+      expect(header(put.res, 'x-oss-hash-crc64ecma')).toBe(crc64(data).toString());
+      const got = await oss.get('put.bin');
+      expect(got.content.equals(data)).toBe(true);
+
+      // A client that asks for a digest check still gets one.
+      const checked = await oss.put('checked.bin', data, { headers: { 'Content-MD5': md5.toString('base64') } });
+      expect(header(checked.res, 'etag')).toBe(`"${md5.toString('hex').toUpperCase()}"`);
+      const bad = await oss
+        .put('bad.bin', data, { headers: { 'Content-MD5': createHash('md5').update('x').digest('base64') } })
+        .catch((err: unknown) => err);
+      expect(bad).toMatchObject({ status: 400, code: 'BadDigest' });
     } finally {
       await fast.close();
     }

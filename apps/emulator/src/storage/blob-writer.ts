@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { rename, unlink } from 'node:fs/promises';
+import { type FileHandle, open, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { Crc64 } from '@mediaferry/crc64';
 import { randomHex } from '../util/ids.js';
@@ -33,13 +32,34 @@ export class IncompleteBodyError extends Error {
   override name = 'IncompleteBodyError';
 }
 
-/** Large enough that disk writes overlap with socket reads; bounded, so memory stays flat. */
-const WRITE_HIGH_WATER_MARK = 1024 * 1024;
+/**
+ * Bytes gathered before one `writev`. Socket chunks are ≤ 64 KiB; writing each on its own costs a
+ * thread-pool round trip per chunk (≈30 µs of CPU here, more than the copy), so they are handed to the
+ * kernel 16 at a time, without copying them together.
+ */
+const WRITE_BATCH_BYTES = 1024 * 1024;
+/** Caps the iovec count of one `writev` (IOV_MAX is 1024) when a body arrives in tiny chunks. */
+const WRITE_BATCH_CHUNKS = 256;
+
+/** `writev` until every byte is written (a regular file rarely takes less, but may). */
+async function writeAll(fh: FileHandle, chunks: Buffer[]): Promise<void> {
+  let rest = chunks;
+  while (rest.length > 0) {
+    const { bytesWritten } = await fh.writev(rest);
+    let skip = bytesWritten;
+    let i = 0;
+    while (i < rest.length && skip >= rest[i]!.length) skip -= rest[i++]!.length;
+    rest = rest.slice(i);
+    if (skip > 0 && rest.length > 0) rest[0] = rest[0]!.subarray(skip);
+  }
+}
 
 /**
- * Streams `source` into a new file under `dir`, hashing (CRC-64, optionally MD5) as it goes; never holds
- * more than one write buffer of the body. The data is written to a temp name and renamed when complete,
- * so no reader ever sees a partial file. On any failure the temp file is removed and the error rethrown.
+ * Streams `source` into a new file under `dir`, hashing (CRC-64, optionally MD5) as it goes. Chunks are
+ * written in batches of ~1 MiB with at most one write in flight, so at most two batches of the body are
+ * held whatever its size, and a slow disk slows the reading of the body (backpressure). The data is
+ * written to a temp name and renamed when complete, so no reader ever sees a partial file. On any failure
+ * the temp file is removed and the error rethrown.
  */
 export async function writeBlob(
   source: AsyncIterable<Buffer>,
@@ -49,54 +69,50 @@ export async function writeBlob(
   const name = randomHex(12);
   const tmp = path.join(dir, `${name}.tmp`);
   const file = path.join(dir, `${name}.blob`);
-  const out = createWriteStream(tmp, { highWaterMark: WRITE_HIGH_WATER_MARK });
-  let writeError: Error | undefined;
-  out.on('error', (err) => {
-    writeError = err;
-  });
+  const fh = await open(tmp, 'w');
+  let closed = false;
   const md5 = options.md5 ? createHash('md5') : undefined;
   const crc = new Crc64();
   let size = 0;
+  let batch: Buffer[] = [];
+  let batchBytes = 0;
+  let inFlight: Promise<void> | undefined;
+  let writeError: { err: unknown } | undefined;
+  const flush = async () => {
+    if (inFlight) await inFlight; // one write at a time keeps the file in order and memory bounded
+    if (writeError) throw writeError.err;
+    if (batch.length === 0) return;
+    const chunks = batch;
+    batch = [];
+    batchBytes = 0;
+    inFlight = writeAll(fh, chunks).catch((err: unknown) => {
+      writeError ??= { err };
+    });
+  };
   try {
     for await (const chunk of source) {
-      if (writeError) throw writeError;
       size += chunk.length;
       if (size > options.maxBytes) throw new BlobTooLargeError(size);
       md5?.update(chunk);
       crc.update(chunk);
-      if (!out.write(chunk)) await waitDrain(out);
+      batch.push(chunk);
+      batchBytes += chunk.length;
+      if (batchBytes >= WRITE_BATCH_BYTES || batch.length >= WRITE_BATCH_CHUNKS) await flush();
     }
     if (options.expectedLength !== undefined && size < options.expectedLength) {
       throw new IncompleteBodyError(`got ${size} of ${options.expectedLength} bytes`);
     }
-    await new Promise<void>((resolve, reject) => {
-      out.end((err?: Error | null) => (err ? reject(err) : resolve()));
-    });
-    if (writeError) throw writeError;
+    await flush();
+    await inFlight;
+    if (writeError) throw writeError.err;
+    closed = true;
+    await fh.close();
     await rename(tmp, file);
     return { file, size, md5: md5?.digest(), crc64: crc.digest() };
   } catch (err) {
-    out.destroy();
+    await inFlight;
+    if (!closed) await fh.close().catch(() => {});
     await unlink(tmp).catch(() => {});
     throw err;
   }
-}
-
-function waitDrain(out: NodeJS.WritableStream & { destroyed?: boolean }): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onDrain = () => {
-      cleanup();
-      resolve();
-    };
-    const onError = (err: Error) => {
-      cleanup();
-      reject(err);
-    };
-    const cleanup = () => {
-      out.off('drain', onDrain);
-      out.off('error', onError);
-    };
-    out.on('drain', onDrain);
-    out.on('error', onError);
-  });
 }
