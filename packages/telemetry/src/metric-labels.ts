@@ -21,7 +21,7 @@ export const NO_ERROR_CODE = 'none';
 export const OTHER_ERROR_CODE = 'OTHER';
 
 /**
- * Every `code` the `@mediaferry/core` error classes and `classify()` produce, plus `STALLED` (a job
+ * Every `code` the `@mediaferry/core` error classes and `classify()` produce, plus `JOB_STALLED` (a job
  * BullMQ gave up on after repeated lock loss) and the two sentinels.
  */
 export const ERROR_CODES = [
@@ -47,7 +47,8 @@ export const ERROR_CODES = [
   'CANCELED',
   'NOT_FOUND',
   'INTERNAL',
-  'STALLED',
+  'JOB_STALLED',
+  'URI_TOO_LONG',
   NO_ERROR_CODE,
   OTHER_ERROR_CODE,
 ] as const;
