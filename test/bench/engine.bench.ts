@@ -1,15 +1,18 @@
 /**
  * Upload engine throughput vs ali-oss and the loopback ceiling (`pnpm bench:engine`; needs `pnpm build`).
  *
- * A 2 GiB file (BENCH_SIZE_MIB) goes into the emulator (own process, `skipPartMd5`) as a local file and
- * as a URL served by a small HTTP server (own process). Each variant runs in its own child process, so
- * its wall time, CPU seconds and peak RSS are its own; variants are interleaved over BENCH_ROUNDS rounds
- * and medians reported. Every object's CRC-64 is checked against the file's, then deleted.
+ * A 2 GiB file (BENCH_SIZE_MIB) goes into the emulator (own process, `benchMode`: no MD5 on PutObject or
+ * UploadPart, CRC-64 kept) as a local file and as a URL served by a small HTTP server (own process, sends
+ * the file through two reused buffers). Each variant runs in its own child process, so its wall time, CPU
+ * seconds and peak RSS are its own; variants are interleaved over BENCH_ROUNDS rounds and medians
+ * reported, with the CPU seconds per GiB of the emulator (all threads, and its main thread, the part that
+ * cannot spread over cores) and of the URL server during that variant. Every object's CRC-64 is checked
+ * against the file's, then deleted (and the emulator left to finish unlinking it before the next variant).
  *
  *   engine-file     UploadEngine (Redis checkpoints, 8 MiB parts, parallelism 4), LocalFileSource
  *   alioss-default  ali-oss multipartUpload, defaults (1 MiB parts, parallel 5)
  *   alioss-same     ali-oss multipartUpload, the engine's part size and parallelism
- *   put-ceiling     one streamed HTTP PUT of the file (PutObject; the emulator MD5s it)
+ *   put-ceiling     one streamed HTTP PUT of the file (PutObject): the client-side single-stream ceiling
  *   engine-url      UploadEngine with UrlSource
  *   download-alone  UrlSource read to the end into one reused buffer (no upload)
  *   spool-alioss    download to a temp file, then ali-oss multipartUpload (engine's settings)
@@ -19,10 +22,15 @@
  *
  * Last line: engine_vs_alioss_default engine_vs_alioss_same engine_vs_ceiling engine_peak_rss_mib
  * url_overlap (engine-url ÷ max(download-alone, engine-file)) url_vs_spool (spool ÷ engine-url).
+ *
+ * Knobs: BENCH_VARIANTS (comma list; the last line needs all), BENCH_SIZE_MIB, BENCH_ROUNDS,
+ * BENCH_VARIANT_NODE_ARGS / BENCH_EMULATOR_NODE_ARGS (node flags for the variants / the emulator, e.g.
+ * `--cpu-prof --cpu-prof-dir=/tmp/prof`), BENCH_ECHO_CHILD_STDOUT (show what flags like --trace-gc print),
+ * BENCH_HEAP_SPACES (print V8 heap spaces and RSS by mapping at the end of each variant).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync, readFileSync } from 'node:fs';
+import { createWriteStream, existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, open, rm, stat, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import { stripTypeScriptTypes } from 'node:module';
@@ -96,6 +104,12 @@ interface VariantResult {
   seconds: number;
   cpuSeconds: number;
   maxRssMiB: number;
+  /** `process.memoryUsage()` at the highest RSS sampled (every 20 ms): where the peak comes from. */
+  atPeak: { heapTotalMiB: number; arrayBuffersMiB: number };
+  /** Filled in by the orchestrator: CPU seconds of the emulator (all threads, main thread) and URL server. */
+  emuCpu?: number;
+  emuMainCpu?: number;
+  srcCpu?: number;
 }
 
 // ---------- roles run in child processes ----------
@@ -113,6 +127,41 @@ async function roleEmulator(dataDir: string): Promise<void> {
   });
   process.stdout.write(`${JSON.stringify({ url: emu.url, port: emu.port, pid: process.pid })}\n`);
   process.on('SIGTERM', () => void emu.close().then(() => process.exit(0)));
+}
+
+/**
+ * Sends `file` from `start` into `out` (a response or a request body) through two reused 1 MiB buffers:
+ * the cheapest way Node has to send a file over HTTP. It avoids what a `createReadStream` pipe costs (a
+ * fresh buffer per read, and the GC work that follows). Used by the URL server (a media host, nginx with
+ * sendfile, spends next to no CPU per byte, and this one shares the bench's two cores with the engine)
+ * and by the single-stream PUT, so that the ceiling is the client's best.
+ */
+async function sendFile(
+  file: string,
+  start: number,
+  out: http.ServerResponse | http.ClientRequest,
+): Promise<void> {
+  const fh = await open(file, 'r');
+  const buffers = [Buffer.allocUnsafeSlow(MiB), Buffer.allocUnsafeSlow(MiB)];
+  const flushed: (Promise<void> | undefined)[] = [undefined, undefined];
+  try {
+    for (let position = start, i = 0; ; i ^= 1) {
+      await flushed[i]; // the socket is done with this buffer
+      const { bytesRead } = await fh.read(buffers[i]!, 0, MiB, position);
+      if (bytesRead === 0) break;
+      position += bytesRead;
+      flushed[i] = new Promise<void>((resolve, reject) => {
+        out.write(buffers[i]!.subarray(0, bytesRead), (err) => (err ? reject(err) : resolve()));
+      });
+      flushed[i]!.catch(() => {});
+      if (out.writableNeedDrain) await new Promise((r) => out.once('drain', r));
+      if (out.destroyed) throw new Error('the other side went away');
+    }
+    await Promise.all(flushed);
+    out.end();
+  } finally {
+    await fh.close();
+  }
 }
 
 /** A static HTTP server for the file (Range, strong ETag), as a media host would be. */
@@ -133,7 +182,7 @@ async function roleSource(file: string): Promise<void> {
       'content-length': info.size - start,
       ...(m ? { 'content-range': `bytes ${start}-${info.size - 1}/${info.size}` } : {}),
     });
-    pipeline(createReadStream(file, { start, highWaterMark: MiB }), res).catch(() => {});
+    sendFile(file, start, res).catch(() => res.destroy());
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const { port } = server.address() as AddressInfo;
@@ -225,6 +274,7 @@ async function prepareVariant(c: VariantConfig): Promise<() => Promise<void>> {
       };
     }
     case 'put-ceiling':
+      // The same bytes as one PutObject, sent as cheaply as Node can: what a single stream can reach.
       return async () => {
         const date = new Date().toUTCString();
         const type = 'application/octet-stream';
@@ -247,7 +297,7 @@ async function prepareVariant(c: VariantConfig): Promise<() => Promise<void>> {
           req.once('response', resolve);
           req.once('error', reject);
         });
-        await pipeline(createReadStream(c.file, { highWaterMark: MiB }), req);
+        await sendFile(c.file, 0, req);
         const res = await response;
         res.resume();
         if (res.statusCode !== 200) throw new Error(`PUT answered ${res.statusCode}`);
@@ -258,16 +308,40 @@ async function prepareVariant(c: VariantConfig): Promise<() => Promise<void>> {
 async function roleVariant(config: VariantConfig): Promise<void> {
   const run = await prepareVariant(config);
   const setupRssMiB = process.memoryUsage().rss / MiB;
+  let peak = process.memoryUsage();
+  const sampler = setInterval(() => {
+    if (process.memoryUsage.rss() > peak.rss) peak = process.memoryUsage(); // the breakdown only at a new peak
+  }, 20);
   const cpu = process.cpuUsage();
   const t = performance.now();
   await run();
   const seconds = (performance.now() - t) / 1000;
   const used = process.cpuUsage(cpu);
+  clearInterval(sampler);
+  if (process.env.BENCH_HEAP_SPACES) {
+    const { getHeapSpaceStatistics } = await import('node:v8');
+    const spaces = getHeapSpaceStatistics().map((x) => `${x.space_name} ${(x.space_size / MiB).toFixed(1)}`);
+    console.error(`  [${config.variant}] heap spaces at end: ${spaces.join(', ')}`);
+    const maps = readFileSync('/proc/self/smaps', 'utf8').split('\n');
+    const rss = new Map<string, number>();
+    let name = '';
+    for (const line of maps) {
+      const head = /^[0-9a-f]+-([0-9a-f]+)\s+\S+\s+\S+\s+\S+\s+\S+\s*(.*)$/.exec(line);
+      if (head) name = head[2] || 'anon';
+      const r = /^Rss:\s+(\d+) kB/.exec(line);
+      if (r) rss.set(name, (rss.get(name) ?? 0) + Number(r[1]) / 1024);
+    }
+    const top = [...rss].sort((a, b) => b[1] - a[1]).slice(0, 6);
+    console.error(
+      `  [${config.variant}] rss by mapping: ${top.map(([k, v]) => `${path.basename(k)} ${v.toFixed(0)}`).join(', ')}`,
+    );
+  }
   const result: VariantResult = {
     setupRssMiB,
     seconds,
     cpuSeconds: (used.user + used.system) / 1e6,
     maxRssMiB: process.resourceUsage().maxRSS / 1024,
+    atPeak: { heapTotalMiB: peak.heapTotal / MiB, arrayBuffersMiB: peak.arrayBuffers / MiB },
   };
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }
@@ -323,12 +397,26 @@ async function makeFile(file: string): Promise<string> {
   return crc.toString();
 }
 
-/** User + system CPU seconds of a process (Linux /proc; clock ticks are 100 Hz). */
-function cpuOf(pid: number | undefined): number {
-  if (pid === undefined || !existsSync(`/proc/${pid}/stat`)) return 0;
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+/**
+ * User + system CPU seconds of a process, or of its main thread only (the part of a Node process that
+ * cannot spread over cores). Linux /proc; clock ticks are 100 Hz.
+ */
+function cpuOf(pid: number | undefined, mainThread = false): number {
+  const file = mainThread ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`;
+  if (pid === undefined || !existsSync(file)) return 0;
+  const stat = readFileSync(file, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** Waits until a process has used no CPU for 150 ms (e.g. the emulator unlinking a deleted 2 GiB object). */
+async function settle(pid: number | undefined): Promise<void> {
+  for (let i = 0, last = -1; i < 100; i++) {
+    const now = cpuOf(pid);
+    if (now === last) return;
+    last = now;
+    await new Promise((r) => setTimeout(r, 150));
+  }
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -373,12 +461,18 @@ async function orchestrate(): Promise<void> {
         };
         // BENCH_VARIANT_NODE_ARGS, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`, profiles the variants.
         const nodeArgs = (process.env.BENCH_VARIANT_NODE_ARGS ?? '').split(' ').filter(Boolean);
-        const others = [cpuOf(emulator.child.pid), cpuOf(source.child.pid)];
+        await settle(emulator.child.pid);
+        const cpus = () => [
+          cpuOf(emulator.child.pid),
+          cpuOf(emulator.child.pid, true),
+          cpuOf(source.child.pid),
+        ];
+        const before = cpus();
         const run = spawnRole(['variant', JSON.stringify(config)], nodeArgs);
         const result = JSON.parse(await run.line) as VariantResult;
         await new Promise((r) => run.child.once('exit', r));
-        const emuCpu = cpuOf(emulator.child.pid) - others[0]!;
-        const srcCpu = cpuOf(source.child.pid) - others[1]!;
+        const [emuCpu, emuMainCpu, srcCpu] = cpus().map((c, i) => c - before[i]!) as [number, number, number];
+        Object.assign(result, { emuCpu, emuMainCpu, srcCpu });
         if (variant !== 'download-alone') {
           const head = await oss.head(key);
           const crc = (head.res.headers as Record<string, string>)['x-oss-hash-crc64ecma'];
@@ -390,20 +484,27 @@ async function orchestrate(): Promise<void> {
         console.log(
           `  round ${round} ${variant.padEnd(15)} ${(SIZE / 1e6 / result.seconds).toFixed(0).padStart(5)} MB/s` +
             `  cpu ${result.cpuSeconds.toFixed(1)} s  rss ${result.maxRssMiB.toFixed(0)} MiB` +
-            ` (${result.setupRssMiB.toFixed(0)} after setup)` +
-            `  (emulator cpu ${emuCpu.toFixed(1)} s, url server cpu ${srcCpu.toFixed(1)} s)`,
+            ` (${result.setupRssMiB.toFixed(0)} after setup; at peak heap ${result.atPeak.heapTotalMiB.toFixed(0)},` +
+            ` buffers ${result.atPeak.arrayBuffersMiB.toFixed(0)})` +
+            `  (emulator cpu ${emuCpu.toFixed(1)} s, main thread ${emuMainCpu.toFixed(1)} s;` +
+            ` url server cpu ${srcCpu.toFixed(1)} s)`,
         );
       }
     }
     const gib = SIZE / 1024 ** 3;
     const t = (v: Variant) => median(results.get(v)!.map((r) => r.seconds));
-    console.log('\nvariant          MB/s   CPU s/GiB  peak RSS MiB');
+    // CPU per GiB (medians): the variant's own process, the emulator (and its main thread), the URL server.
+    console.log(
+      '\nvariant          MB/s   CPU s/GiB  peak RSS MiB   emulator s/GiB (main)   url server s/GiB',
+    );
     for (const v of VARIANTS) {
       const rs = results.get(v)!;
-      const cpu = median(rs.map((r) => r.cpuSeconds)) / gib;
+      const perGib = (f: (r: VariantResult) => number) => (median(rs.map(f)) / gib).toFixed(2);
       const rss = Math.max(...rs.map((r) => r.maxRssMiB));
       console.log(
-        `${v.padEnd(15)} ${(SIZE / 1e6 / t(v)).toFixed(0).padStart(5)}  ${cpu.toFixed(2).padStart(9)}  ${rss.toFixed(0).padStart(12)}`,
+        `${v.padEnd(15)} ${(SIZE / 1e6 / t(v)).toFixed(0).padStart(5)}  ${perGib((r) => r.cpuSeconds).padStart(9)}` +
+          `  ${rss.toFixed(0).padStart(12)}   ${perGib((r) => r.emuCpu ?? 0).padStart(14)}` +
+          ` (${perGib((r) => r.emuMainCpu ?? 0)})   ${perGib((r) => r.srcCpu ?? 0).padStart(16)}`,
       );
     }
     if (VARIANTS.length !== ALL_VARIANTS.length) return;

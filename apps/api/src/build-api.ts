@@ -19,7 +19,7 @@ import { registerJobEventsRoute } from './job-events.route.js';
 import { registerJobRoutes } from './jobs.routes.js';
 import { JobsService, type SourceCheck } from './jobs.service.js';
 import { buildOpenApiDocument } from './openapi.js';
-import { RequestLogController } from './request-log.js';
+import { lazyChildLogger, type RequestLineLogger, RequestLogController } from './request-log.js';
 
 export interface ApiOptions {
   /**
@@ -53,6 +53,11 @@ export interface ApiDeps {
   logger: Logger;
   /** `(source, signal) => assertSourceAllowed(source, policy, signal)` from @mediaferry/sources. */
   checkSource: SourceCheck;
+  /**
+   * Where the line of each successful request goes: `createRequestLogger()` (lean, known-safe fields
+   * only). Errors always go to `logger`. @defaultValue `logger`
+   */
+  requestLogger?: RequestLineLogger;
   /** Sends `job.canceled` for jobs canceled before any worker touched them. @defaultValue none */
   webhooks?: Pick<WebhookDispatcher, 'enqueue'>;
   options?: ApiOptions;
@@ -76,7 +81,8 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     bodyLimit: o.bodyLimitBytes ?? 256 * 1024,
     return503OnClosing: false,
     forceCloseConnections: true,
-    logController: new RequestLogController(),
+    logController: new RequestLogController(deps.requestLogger),
+    childLoggerFactory: lazyChildLogger,
     // Errors the router raises before any route or hook runs (a bad URL encoding, a path parameter
     // over 100 characters) skip the error handler: without this they answer Fastify's own shape.
     frameworkErrors: (err, request, reply) => {

@@ -1,3 +1,4 @@
+import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { closeRedis, createRedis } from '@mediaferry/queue';
 import { Worker } from 'bullmq';
@@ -103,8 +104,10 @@ describe('POST /v1/jobs', () => {
     expect(view(res).source).toEqual({ type: 'url', url: 'https://media.example.com/v.mp4' });
     expect(api.logs.join('')).not.toContain(TOKENS.a);
     expect(api.logs.join('')).not.toContain('origin-secret');
-    // The worker still gets the headers from the record.
-    expect((await api.store.get(id))?.spec.source).toMatchObject({
+    // Not in the record (which the API reads): in the job's secret key, for the worker.
+    const record = await api.store.get(id);
+    expect(JSON.stringify(record)).not.toContain('origin-secret');
+    expect(await api.store.sourceForRun(record as NonNullable<typeof record>)).toMatchObject({
       headers: { Authorization: 'Bearer origin-secret' },
     });
   });
@@ -131,6 +134,27 @@ describe('idempotency', () => {
       'idempotency-key': 'y',
     });
     expect(mismatch.statusCode).toBe(400);
+  });
+
+  it('answers a repeat whose file is gone by now with the job its key names (409 for another spec)', async () => {
+    const file = path.join(api.media.path, 'soon-gone.mp4');
+    await writeFile(file, 'x');
+    const body = { source: { type: 'file', path: file }, media: { type: 'video', title: 'G' } };
+    const first = await api.createJob({ ...body, idempotencyKey: 'gone-1' });
+    expect(first.statusCode).toBe(202);
+    await rm(file);
+    const again = await api.createJob({ ...body, idempotencyKey: 'gone-1' });
+    expect(again.statusCode).toBe(200);
+    expect(view(again).id).toBe(view(first).id);
+    const other = await api.createJob({
+      ...body,
+      media: { type: 'video', title: 'H' },
+      idempotencyKey: 'gone-1',
+    });
+    expect(other.statusCode).toBe(409);
+    const unknownKey = await api.createJob({ ...body, idempotencyKey: 'gone-2' });
+    expect(unknownKey.statusCode).toBe(400);
+    expect(unknownKey.json().error.code).toBe('SOURCE_NOT_FOUND');
   });
 
   it('turns 20 concurrent requests into one job and one BullMQ job', async () => {

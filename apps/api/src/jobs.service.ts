@@ -8,6 +8,7 @@ import {
 } from '@mediaferry/queue';
 import type { Queue } from 'bullmq';
 import { ApiError, conflict, fromMediaferryError, notFound, unavailable } from './api-error.js';
+import { JobCreateBatcher } from './job-create-batcher.js';
 
 /**
  * Refuses a source the API can already tell is bad (outside the file roots, missing, refused by the
@@ -66,43 +67,50 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) 
 /** What the job routes do, without HTTP: submit (idempotent), cancel, retry. */
 export class JobsService {
   private readonly queueTimeoutMs: number;
+  private readonly creates: JobCreateBatcher;
 
   constructor(private readonly deps: JobsServiceDeps) {
     this.queueTimeoutMs = deps.queueTimeoutMs ?? 5000;
+    this.creates = new JobCreateBatcher({
+      store: deps.store,
+      enqueue: async (records) => {
+        try {
+          await withTimeout(enqueueUploads(this.deps.queue, records), this.queueTimeoutMs);
+        } catch (err) {
+          // The records stay queued; a repeat with the same idempotency key enqueues them again.
+          throw err instanceof ApiError
+            ? err
+            : unavailable('The job could not be enqueued; retry with the same idempotency key');
+        }
+      },
+    });
   }
 
   /**
    * Accepts validated specs of one service. Each is refused on its own (bad source, callback
-   * without a webhook secret, idempotency conflict) or becomes a job; the new ones are enqueued
-   * with one `addBulk`. A repeat of an idempotency key answers the existing job, which is enqueued
-   * again if still queued (a no-op in BullMQ, and the repair when a crash fell between the two).
+   * without a webhook secret, idempotency conflict) or becomes a job. A repeat of an idempotency key
+   * answers the existing job, which is enqueued again if still queued (a no-op in BullMQ, and the
+   * repair when a crash fell between the two). The records and BullMQ jobs of concurrent submissions
+   * are written together (see `JobCreateBatcher`).
    */
   async submit(service: string, specs: readonly JobSpec[], signal: AbortSignal): Promise<SubmitOutcome[]> {
-    const outcomes: (SubmitOutcome | undefined)[] = await mapLimit(specs, 16, (spec) =>
-      this.precheck(service, spec, signal),
-    );
+    const outcomes: (SubmitOutcome | undefined)[] =
+      specs.length === 1
+        ? [await this.precheck(service, specs[0] as JobSpec, signal)]
+        : await mapLimit(specs, 16, (spec) => this.precheck(service, spec, signal));
     const toCreate = specs.flatMap((spec, i) => (outcomes[i] ? [] : [{ index: i, spec }]));
-    const created = await this.deps.store.createMany(toCreate.map(({ spec }) => ({ service, spec })));
-    const toEnqueue: JobRecord[] = [];
+    const created = await this.creates.create(toCreate.map(({ spec }) => ({ service, spec })));
     for (const [j, result] of created.entries()) {
       const { index } = toCreate[j] as { index: number };
-      if (result.outcome === 'conflict') {
-        outcomes[index] = {
-          status: 'refused',
-          error: conflict('This idempotency key was used for a different job', { jobId: result.record.id }),
-        };
-        continue;
-      }
-      outcomes[index] = { status: result.outcome, record: result.record };
-      if (result.outcome === 'created' || result.record.status === 'queued') toEnqueue.push(result.record);
-    }
-    try {
-      await withTimeout(enqueueUploads(this.deps.queue, toEnqueue), this.queueTimeoutMs);
-    } catch (err) {
-      // The records stay queued; a repeat with the same idempotency key enqueues them again.
-      throw err instanceof ApiError
-        ? err
-        : unavailable('The job could not be enqueued; retry with the same idempotency key');
+      outcomes[index] =
+        result.outcome === 'conflict'
+          ? {
+              status: 'refused',
+              error: conflict('This idempotency key was used for a different job', {
+                jobId: result.record.id,
+              }),
+            }
+          : { status: result.outcome, record: result.record };
     }
     return outcomes as SubmitOutcome[];
   }
@@ -127,21 +135,31 @@ export class JobsService {
       };
     }
     // A known idempotency key answers without looking at the source again (it may be gone by now).
-    if (spec.idempotencyKey) {
-      const id = await this.deps.store.redis.get(
-        this.deps.store.keys.idempotency(service, spec.idempotencyKey),
-      );
-      if (id && (await this.deps.store.get(id))) return undefined;
-    }
+    // Checks that stay on this machine (a file, no callback URL) cost less than asking Redis first:
+    // they run first, and the key is looked up only when they refuse.
+    const localChecks = spec.source.type === 'file' && !spec.callbackUrl;
+    if (!localChecks && (await this.keyKnown(service, spec))) return undefined;
+    let refusal: ApiError;
     try {
       await this.deps.checkSource(spec.source, signal);
       if (spec.callbackUrl) await this.checkCallback(spec.callbackUrl, signal);
+      return undefined;
     } catch (err) {
-      if (err instanceof ApiError) return { status: 'refused', error: err };
-      if (err instanceof MediaferryError) return { status: 'refused', error: fromMediaferryError(err) };
-      throw err;
+      if (err instanceof ApiError) refusal = err;
+      else if (err instanceof MediaferryError) refusal = fromMediaferryError(err);
+      else throw err;
     }
-    return undefined;
+    if (localChecks && (await this.keyKnown(service, spec))) return undefined;
+    return { status: 'refused', error: refusal };
+  }
+
+  /** Whether the spec's idempotency key names a job that still exists (the create then answers it). */
+  private async keyKnown(service: string, spec: JobSpec): Promise<boolean> {
+    if (!spec.idempotencyKey) return false;
+    const id = await this.deps.store.redis.get(
+      this.deps.store.keys.idempotency(service, spec.idempotencyKey),
+    );
+    return id !== null && (await this.deps.store.get(id)) !== null;
   }
 
   /** Callback URLs follow the SSRF policy of URL sources (CONTRACT §3). */

@@ -94,7 +94,23 @@ describe('node apps/api/dist/main.js', () => {
       proc.child.kill('SIGTERM');
       const [code] = await proc.exited;
       expect(code).toBe(0);
-      expect(proc.output().stdout).not.toContain('main-test-token');
+      const { stdout } = proc.output();
+      expect(stdout).not.toContain('main-test-token');
+      // Request lines are written asynchronously: the last ones are flushed on the way out.
+      const lines = stdout
+        .split('\n')
+        .filter((l) => l.includes('"msg":"request"'))
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+      expect(lines.at(-1)).toMatchObject({
+        level: 'info',
+        name: 'api',
+        reqId: expect.any(String),
+        method: 'GET',
+        path: '/v1/jobs',
+        status: 200,
+        service: 'svc-a',
+        ms: expect.any(Number),
+      });
     } finally {
       proc.child.kill('SIGKILL');
     }

@@ -5,6 +5,7 @@ import { createLogger } from '@mediaferry/telemetry';
 import { WebhookDispatcher } from '@mediaferry/webhooks';
 import { buildApi } from './build-api.js';
 import { installProcessGuards } from './process-guards.js';
+import { createRequestLogger, TurnBatchedWriter } from './request-log.js';
 
 /** `node apps/api/dist/main.js`: configured by the environment only (CONTRACT §4). */
 async function main(): Promise<void> {
@@ -17,7 +18,17 @@ async function main(): Promise<void> {
   }
   const logger = createLogger({ name: 'api', level: config.logLevel });
   installProcessGuards(logger);
-  const redis = createRedis(config.redisUrl, { role: 'client', logger, connectionName: 'mediaferry-api' });
+  // Request lines: lean, written once per event-loop turn and on exit (see request-log.ts).
+  const requestLines = new TurnBatchedWriter(1);
+  process.on('exit', () => requestLines.flushSync());
+  const requestLogger = createRequestLogger({ level: config.logLevel, destination: requestLines });
+  // Auto-pipelining: the Redis commands of the many requests in flight share writes and reads.
+  const redis = createRedis(config.redisUrl, {
+    role: 'client',
+    logger,
+    connectionName: 'mediaferry-api',
+    autoPipelining: true,
+  });
   const subscriber = createRedis(config.redisUrl, {
     role: 'subscriber',
     logger,
@@ -37,6 +48,7 @@ async function main(): Promise<void> {
     store,
     events,
     logger,
+    requestLogger,
     checkSource: (source, signal) => assertSourceAllowed(source, policy, signal),
     webhooks,
     options: { rateLimitMax: config.apiRateLimit.max, rateLimitWindowMs: config.apiRateLimit.windowMs },

@@ -12,9 +12,9 @@ import { type EmulatorOptions, resolveOptions } from './options.js';
 import { createEmulatorServer } from './server.js';
 import { ObjectStore } from './storage/object-store.js';
 import { CredentialStore } from './sts/credential-store.js';
+import { YoungGarbageCollector } from './util/young-gc.js';
 import { MediaStore } from './vod/media-store.js';
 import { onObjectCompleted, type VodDeps } from './vod/vod-actions.js';
-import { YoungGarbageCollector } from './util/young-gc.js';
 
 export interface Emulator {
   /** `http://127.0.0.1:PORT` (the OSS endpoint and the admin API base). */

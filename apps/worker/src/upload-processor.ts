@@ -161,7 +161,7 @@ export class UploadProcessor {
     let target: StorageTarget | undefined;
     let result: UploadResult;
     try {
-      const source = createSource(spec.source, this.deps.sourcePolicy);
+      const source = createSource(await this.deps.store.sourceForRun(record), this.deps.sourcePolicy);
       target = this.target(record, log);
       result = await engine.run({
         uploadKey: id,

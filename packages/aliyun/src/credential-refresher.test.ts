@@ -55,10 +55,26 @@ describe('CredentialRefresher', () => {
     t.advance(3_000_000 - 300_001);
     expect((await t.refresher.acquire()).value.id).toBe(1);
     t.advance(2);
+    // Still valid: used at once while the refresh runs.
+    expect((await t.refresher.acquire()).value.id).toBe(1);
+    await new Promise((r) => setImmediate(r));
     const lease = await t.refresher.acquire();
     expect(lease.value.id).toBe(2);
     expect(lease.generation).toBe(2);
     expect(t.fetches).toEqual(['ahead-of-expiry']);
+  });
+
+  it('never holds an operation up for a slow refresh ahead of expiry; an expired value waits', async () => {
+    const t = setup({ lifetimeMs: 100_000 });
+    t.hold();
+    t.advance(95_000);
+    for (let i = 0; i < 5; i++) expect((await t.refresher.acquire()).value.id).toBe(1);
+    expect(t.fetches).toEqual(['ahead-of-expiry']);
+    t.advance(10_000);
+    const expired = t.refresher.acquire();
+    t.release();
+    expect((await expired).value.id).toBe(2);
+    expect(t.fetches).toEqual(['ahead-of-expiry']); // the wait joined the fetch in flight
   });
 
   it('runs one fetch for many concurrent callers with the same stale generation', async () => {
@@ -79,6 +95,10 @@ describe('CredentialRefresher', () => {
     const t = setup({ lifetimeMs: 100_000, failFetch: true });
     t.advance(95_000);
     expect((await t.refresher.acquire()).value.id).toBe(1);
+    await new Promise((r) => setImmediate(r));
+    // Right after a failure the value is used without another try.
+    expect((await t.refresher.acquire()).value.id).toBe(1);
+    expect(t.fetches).toEqual(['ahead-of-expiry']);
     t.advance(10_000);
     await expect(t.refresher.acquire()).rejects.toThrow('VOD down');
     // A failed refresh is not cached: the next call tries again.

@@ -43,8 +43,12 @@ export interface CredentialRefresherOptions<T> {
 
 export const defaultRefreshAheadMs = (lifetimeMs: number): number => Math.min(5 * 60_000, lifetimeMs * 0.1);
 
+/** Pause between refreshes ahead of expiry after one failed (the current value is still valid). */
+const AHEAD_RETRY_MS = 5_000;
+
 export class CredentialRefresher<T> {
   #lease: CredentialLease<T>;
+  #aheadFailedAt: number | null = null;
   #inflight: Promise<CredentialLease<T>> | null = null;
   #refreshes = 0;
   readonly #options: CredentialRefresherOptions<T>;
@@ -79,20 +83,22 @@ export class CredentialRefresher<T> {
   }
 
   /**
-   * The value to use for the next operation, refreshed first when it is about to expire. When a
-   * refresh ahead of expiry fails but the current value is still valid, the current value is returned
-   * (the next call tries again); once it has expired, the refresh error is thrown.
+   * The value to use for the next operation. Within the refresh-ahead window the current value is still
+   * valid: it is returned at once while a refresh runs in the background (a slow or failing VOD never
+   * holds an operation up; after a failure the next try waits `AHEAD_RETRY_MS`). Only an expired value
+   * waits for the refresh, whose error is then thrown.
    */
   async acquire(signal?: AbortSignal): Promise<CredentialLease<T>> {
     const lease = this.#lease;
     if (!this.needsRefresh(lease)) return lease;
-    const expired = this.isExpired(lease);
-    try {
-      return await this.refresh(lease.generation, expired ? 'expired' : 'ahead-of-expiry', signal);
-    } catch (err) {
-      if (!expired && !this.isExpired(lease) && !signal?.aborted) return lease;
-      throw err;
+    if (this.isExpired(lease)) return await this.refresh(lease.generation, 'expired', signal);
+    const failedAt = this.#aheadFailedAt;
+    if (failedAt === null || this.#now() - failedAt >= AHEAD_RETRY_MS) {
+      this.refresh(lease.generation, 'ahead-of-expiry').catch(() => {
+        this.#aheadFailedAt = this.#now();
+      });
     }
+    return lease;
   }
 
   /**

@@ -17,6 +17,8 @@ import type { UploadAddress, UploadCredentials } from './upload-auth.js';
 /** Per-request context threaded through ali-oss's `ctx` option into the urllib wrapper. */
 export interface OssRequestContext {
   signal?: AbortSignal;
+  /** Bytes the request body carries: its response timeout grows by `bodyBytes / minBytesPerSecond`. */
+  bodyBytes?: number;
   /** Filled in by the wrapper with the response headers (also for failed requests). */
   responseHeaders?: Record<string, unknown>;
 }
@@ -84,6 +86,7 @@ export interface OssApi {
     options?: OssRequestOptions,
   ): Promise<{ res: OssResponseInfo }>;
   head(name: string, options?: OssRequestOptions): Promise<{ status: number; res: OssResponseInfo }>;
+  delete(name: string, options?: OssRequestOptions): Promise<{ res: OssResponseInfo }>;
 }
 
 export interface OssClientOptions {
@@ -98,6 +101,13 @@ export interface OssClientOptions {
    * @defaultValue 120000
    */
   timeoutMs?: number;
+  /**
+   * Slowest acceptable upload rate of one request, in bytes per second: a request with a body (a
+   * part) gets `timeoutMs + bodyBytes / minBytesPerSecond` to finish, so a 5 GiB part is not held to
+   * the deadline of an 8 MiB one.
+   * @defaultValue 131072 (128 KiB/s: 8 MiB parts get 64 s more, 5 GiB parts 11.4 h)
+   */
+  minBytesPerSecond?: number;
   /** @defaultValue a shared keep-alive agent */
   httpAgent?: http.Agent;
   /** @defaultValue a shared keep-alive agent */
@@ -191,8 +201,9 @@ class OssClientHandleImpl implements OssClientHandle {
   readonly credentials: UploadCredentials | null;
   readonly #client: OssApi;
   readonly #timeout: [number, number];
+  readonly #minBytesPerSecond: number;
 
-  constructor(fields: HandleFields, client: OssApi, timeout: [number, number]) {
+  constructor(fields: HandleFields, client: OssApi, timeout: [number, number], minBytesPerSecond: number) {
     this.bucket = fields.bucket;
     this.endpoint = fields.endpoint;
     this.sts = fields.sts;
@@ -200,6 +211,7 @@ class OssClientHandleImpl implements OssClientHandle {
     this.credentials = fields.credentials;
     this.#client = client;
     this.#timeout = timeout;
+    this.#minBytesPerSecond = minBytesPerSecond;
   }
 
   get client(): OssApi {
@@ -207,7 +219,9 @@ class OssClientHandleImpl implements OssClientHandle {
   }
 
   requestOptions(ctx: OssRequestContext): OssRequestOptions {
-    return { timeout: this.#timeout, ctx: () => ctx };
+    const [connectMs, responseMs] = this.#timeout;
+    const bodyMs = ctx.bodyBytes ? Math.ceil((ctx.bodyBytes * 1000) / this.#minBytesPerSecond) : 0;
+    return { timeout: [connectMs, responseMs + bodyMs], ctx: () => ctx };
   }
 }
 
@@ -230,7 +244,9 @@ function makeHandle(
     // ali-oss validates endpoint and bucket names synchronously; its messages hold no secret.
     throw new ConfigError(`Invalid OSS client settings: ${(err as Error).message}`, { cause: err });
   }
-  return new OssClientHandleImpl(fields, client, [connectMs, timeoutMs]);
+  const minRate = options.minBytesPerSecond ?? 128 * 1024;
+  if (!(minRate > 0)) throw new ConfigError(`minBytesPerSecond must be positive, got ${minRate}`);
+  return new OssClientHandleImpl(fields, client, [connectMs, timeoutMs], minRate);
 }
 
 /**

@@ -48,7 +48,7 @@ export interface OssMultipartOptions {
   listPartsPageSize?: number;
   /**
    * Slice size of the part body handed to the socket, which is also the progress granularity.
-   * @defaultValue 262144 (256 KiB)
+   * @defaultValue 1048576 (1 MiB)
    */
   bodyChunkBytes?: number;
 }
@@ -113,14 +113,18 @@ export class OssMultipartObject {
           }
         }
       : undefined;
-    const result = await this.#run('UploadPart', options.signal, (h, opts) =>
-      h.client._uploadPart(
-        this.objectKey,
-        uploadId,
-        partNumber,
-        { stream: createBodyStream(body, onBytesSent, this.#chunkBytes), size: body.byteLength },
-        opts,
-      ),
+    const result = await this.#run(
+      'UploadPart',
+      options.signal,
+      (h, opts) =>
+        h.client._uploadPart(
+          this.objectKey,
+          uploadId,
+          partNumber,
+          { stream: createBodyStream(body, onBytesSent, this.#chunkBytes), size: body.byteLength },
+          opts,
+        ),
+      body.byteLength,
     );
     const part: UploadedPart = { partNumber, etag: result.etag, size: body.byteLength };
     const crc64 = header(result.res, 'x-oss-hash-crc64ecma');
@@ -190,6 +194,16 @@ export class OssMultipartObject {
     }
   }
 
+  /** Deletes the object; one that does not exist counts as deleted (OSS answers 204 either way). */
+  async deleteObject(signal?: AbortSignal): Promise<void> {
+    try {
+      await this.#run('DeleteObject', signal, (h, opts) => h.client.delete(this.objectKey, opts));
+    } catch (err) {
+      if (err instanceof StorageError && err.status === 404) return;
+      throw err;
+    }
+  }
+
   /** The object's ETag, size and CRC-64, or null when it does not exist. */
   async head(signal?: AbortSignal): Promise<CompletedObject | null> {
     try {
@@ -210,11 +224,15 @@ export class OssMultipartObject {
     operation: string,
     signal: AbortSignal | undefined,
     fn: (handle: OssClientHandle, options: OssRequestOptions) => Promise<R>,
+    bodyBytes?: number,
   ): Promise<R> {
     throwIfAborted(signal);
     let lease = await this.#provider.acquire(signal);
     for (let attempt = 0; ; attempt++) {
-      const ctx: OssRequestContext = signal ? { signal } : {};
+      const ctx: OssRequestContext = {
+        ...(signal ? { signal } : {}),
+        ...(bodyBytes ? { bodyBytes } : {}),
+      };
       try {
         return await fn(lease.handle, lease.handle.requestOptions(ctx));
       } catch (err) {

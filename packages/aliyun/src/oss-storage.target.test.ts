@@ -1,6 +1,7 @@
 import { AccessDeniedError, NetworkError, NoSuchUploadError, StorageError } from '@mediaferry/core';
 import { type Emulator, startEmulator } from '@mediaferry/emulator';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { OssClientOptions } from './oss-client.js';
 import { OssStorageTarget } from './oss-storage.target.js';
 import { createStorageTarget } from './target-factory.js';
 import { KiB, makeParts, vodClientFor } from './test-support/fixtures.js';
@@ -25,13 +26,17 @@ function account(secret?: string) {
   };
 }
 
-function ossTarget(key: string, extra: { listPartsPageSize?: number; secret?: string } = {}) {
+function ossTarget(
+  key: string,
+  extra: { listPartsPageSize?: number; secret?: string; client?: OssClientOptions } = {},
+) {
   return new OssStorageTarget({
     account: account(extra.secret),
     bucket: BUCKET,
     key,
     mediaType: 'video',
     ...(extra.listPartsPageSize ? { listPartsPageSize: extra.listPartsPageSize } : {}),
+    ...(extra.client ? { client: extra.client } : {}),
   });
 }
 
@@ -90,6 +95,38 @@ describe('OssStorageTarget', () => {
     // The same part goes through afterwards: nothing on the client side is stuck.
     expect((await t.uploadPart(uploadId, 1, Buffer.alloc(1000))).size).toBe(1000);
     await t.abort(uploadId);
+  });
+});
+
+describe('OssStorageTarget timeouts and cleanup', () => {
+  it('stretches a part request’s timeout by its size at the slowest acceptable rate', async () => {
+    const body = Buffer.alloc(200 * KiB);
+    const slowLink = ossTarget('stretch.mp4', { client: { timeoutMs: 300, minBytesPerSecond: 200 * KiB } });
+    const strict = ossTarget('stretch.mp4', { client: { timeoutMs: 300, minBytesPerSecond: 1024 ** 3 } });
+    await slowLink.prepare({ fileName: 'stretch.mp4', contentType: null, size: null });
+    await strict.prepare({ fileName: 'stretch.mp4', contentType: null, size: null });
+    const uploadId = await strict.initMultipart();
+    await emu.admin.delayResponses({ ms: 700, operation: 'UploadPart' });
+    // 300 ms + 200 KiB at 200 KiB/s = 1.3 s: the slow part gets through...
+    expect((await slowLink.uploadPart(uploadId, 1, body)).size).toBe(body.length);
+    // ...while 300 ms + ~0 ms does not.
+    await expect(strict.uploadPart(uploadId, 2, body)).rejects.toBeInstanceOf(NetworkError);
+    await strict.abort(uploadId);
+  });
+
+  it('reattaches for cleanup without any request and deletes only its own key', async () => {
+    const t = ossTarget('cleanup/a.mp4');
+    const dest = await t.prepare({ fileName: 'a.mp4', contentType: null, size: null });
+    expect(await t.reattachForCleanup(dest)).toBe(true);
+    expect(await t.reattachForCleanup({ ...dest, objectKey: 'cleanup/b.mp4' })).toBe(false);
+    const uploadId = await t.initMultipart();
+    const part = await t.uploadPart(uploadId, 1, Buffer.alloc(1000));
+    await t.complete(uploadId, [part]);
+    expect(await t.head()).not.toBeNull();
+    await t.discard(dest);
+    expect(await t.head()).toBeNull();
+    await t.discard(dest); // already gone: fine
+    await expect(t.discard({ ...dest, objectKey: 'cleanup/b.mp4' })).rejects.toThrow(/cannot delete/);
   });
 });
 

@@ -7,7 +7,7 @@ import type {
   UploadedPart,
   UploadPartOptions,
 } from '@mediaferry/core';
-import { throwIfAborted } from '@mediaferry/core';
+import { throwIfAborted, ValidationError } from '@mediaferry/core';
 import { createAccountOssClient, type OssAccount, type OssClientOptions } from './oss-client.js';
 import { type OssClientProvider, OssMultipartObject, type OssMultipartOptions } from './oss-multipart.js';
 
@@ -78,4 +78,24 @@ export class OssStorageTarget implements StorageTarget {
   }
 
   async finalize(): Promise<void> {}
+
+  /** Nothing to reattach: the account key reaches any upload of the bucket. */
+  async reattachForCleanup(destination: UploadDestination, signal?: AbortSignal): Promise<boolean> {
+    throwIfAborted(signal);
+    return (
+      destination.bucket === this.#destination.bucket && destination.objectKey === this.#destination.objectKey
+    );
+  }
+
+  /** Deletes the object at the key (the engine calls it only for an object it verified as its own). */
+  async discard(destination: UploadDestination, signal?: AbortSignal): Promise<void> {
+    if (
+      destination.bucket !== this.#destination.bucket ||
+      destination.objectKey !== this.#destination.objectKey
+    )
+      throw new ValidationError(
+        `OSS target ${this.#destination.objectKey} cannot delete ${destination.objectKey}`,
+      );
+    await this.#object.deleteObject(signal);
+  }
 }

@@ -1,5 +1,5 @@
-import OpenApiModule, { $OpenApiUtil, OpenApiUtil } from '@alicloud/openapi-core';
-import * as $dara from '@darabonba/typescript';
+import type * as OpenApiCore from '@alicloud/openapi-core';
+import type * as Dara from '@darabonba/typescript';
 import { ConfigError, throwIfAborted, VodError } from '@mediaferry/core';
 import { z } from 'zod';
 import { raceSignal } from './abort.js';
@@ -20,11 +20,38 @@ import type {
   VodClientOptions,
 } from './vod-types.js';
 
-// A CommonJS module with `exports.default`: Node hands us `module.exports`, Vite's interop the class itself.
-const OpenApi: typeof OpenApiModule.default =
-  (OpenApiModule as unknown as { default?: typeof OpenApiModule.default }).default ??
-  (OpenApiModule as unknown as typeof OpenApiModule.default);
-type OpenApiClient = InstanceType<typeof OpenApi>;
+type OpenApiClass = typeof OpenApiCore.default.default;
+type OpenApiClient = InstanceType<OpenApiClass>;
+
+interface OpenApiRuntime {
+  OpenApi: OpenApiClass;
+  $OpenApiUtil: typeof OpenApiCore.$OpenApiUtil;
+  OpenApiUtil: typeof OpenApiCore.OpenApiUtil;
+  RuntimeOptions: typeof Dara.RuntimeOptions;
+}
+
+let openApiRuntime: Promise<OpenApiRuntime> | undefined;
+
+/**
+ * `@alicloud/openapi-core` and its runtime, loaded on the first VOD call: they weigh ~9 MiB of RSS, which a
+ * process that only uploads to plain OSS buckets (or never reaches VOD) does not need to carry.
+ */
+function loadOpenApi(): Promise<OpenApiRuntime> {
+  openApiRuntime ??= Promise.all([import('@alicloud/openapi-core'), import('@darabonba/typescript')]).then(
+    ([core, dara]) => {
+      // A CommonJS module with `exports.default`: Node hands us `module.exports` as `default`, Vite's
+      // interop the class itself.
+      const main = core.default as unknown as { default?: OpenApiClass } & OpenApiClass;
+      return {
+        OpenApi: main.default ?? main,
+        $OpenApiUtil: core.$OpenApiUtil,
+        OpenApiUtil: core.OpenApiUtil,
+        RuntimeOptions: dara.RuntimeOptions,
+      };
+    },
+  );
+  return openApiRuntime;
+}
 
 export const VOD_API_VERSION = '2017-03-21';
 
@@ -126,7 +153,10 @@ function n(value: unknown): number | null {
 export class VodClient {
   readonly regionId: string;
   readonly endpoint: string;
-  readonly #client: OpenApiClient;
+  readonly #options: VodClientOptions;
+  readonly #protocol: 'http' | 'https';
+  readonly #host: string;
+  #client: OpenApiClient | undefined;
 
   constructor(options: VodClientOptions) {
     if (!options.accessKeyId || !options.accessKeySecret) {
@@ -135,18 +165,27 @@ export class VodClient {
     const { protocol, host } = parseVodEndpoint(options.endpoint);
     this.regionId = options.regionId;
     this.endpoint = `${protocol}://${host}`;
-    this.#client = new OpenApi(
-      new $OpenApiUtil.Config({
-        accessKeyId: options.accessKeyId,
-        accessKeySecret: options.accessKeySecret,
-        securityToken: options.securityToken,
-        endpoint: host,
-        protocol,
-        regionId: options.regionId,
-        connectTimeout: options.connectTimeoutMs ?? 5_000,
-        readTimeout: options.readTimeoutMs ?? 15_000,
+    this.#options = options;
+    this.#protocol = protocol;
+    this.#host = host;
+  }
+
+  /** The openapi-core client, built on first use (see `loadOpenApi`). */
+  #openApi(runtime: OpenApiRuntime): OpenApiClient {
+    const o = this.#options;
+    this.#client ??= new runtime.OpenApi(
+      new runtime.$OpenApiUtil.Config({
+        accessKeyId: o.accessKeyId,
+        accessKeySecret: o.accessKeySecret,
+        securityToken: o.securityToken,
+        endpoint: this.#host,
+        protocol: this.#protocol,
+        regionId: o.regionId,
+        connectTimeout: o.connectTimeoutMs ?? 5_000,
+        readTimeout: o.readTimeoutMs ?? 15_000,
       }),
     );
+    return this.#client;
   }
 
   /** Calls one RPC action; resolves with the JSON body. */
@@ -156,6 +195,9 @@ export class VodClient {
     options: VodCallOptions = {},
   ): Promise<unknown> {
     throwIfAborted(options.signal);
+    const runtime = await raceSignal(loadOpenApi(), options.signal, `VOD ${action}`);
+    const { $OpenApiUtil, OpenApiUtil } = runtime;
+    const client = this.#openApi(runtime);
     const params = new $OpenApiUtil.Params({
       action,
       version: VOD_API_VERSION,
@@ -171,7 +213,7 @@ export class VodClient {
     const request = new $OpenApiUtil.OpenApiRequest({ query: OpenApiUtil.query(defined) });
     try {
       const res = await raceSignal(
-        this.#client.callApi(params, request, new $dara.RuntimeOptions({})),
+        client.callApi(params, request, new runtime.RuntimeOptions({})),
         options.signal,
         `VOD ${action}`,
       );

@@ -2,8 +2,10 @@ import {
   type CompletedObject,
   CredentialsExpiredError,
   type MediaSpec,
+  NetworkError,
   type PrepareOptions,
   type StorageTarget,
+  TimeoutError,
   throwIfAborted,
   type UploadDestination,
   type UploadedPart,
@@ -17,6 +19,7 @@ import { createStsOssClient, type OssClientHandle, type OssClientOptions } from 
 import { type OssClientProvider, OssMultipartObject, type OssMultipartOptions } from './oss-multipart.js';
 import type { UploadAddress } from './upload-auth.js';
 import type { VodClient } from './vod-client.js';
+import { isVodNotFound } from './vod-errors.js';
 import { attachedInput, imageInput, videoInput } from './vod-media-input.js';
 import type { UploadTicket } from './vod-types.js';
 
@@ -125,7 +128,17 @@ export class VodStorageTarget implements StorageTarget {
       return { ...destination };
     }
 
-    const { ticket, url } = await this.#create(options);
+    const { ticket, url } = await this.#create(options).catch((err: unknown) => {
+      if (err instanceof NetworkError || err instanceof TimeoutError) {
+        // The request may have reached VOD: a media may exist that we will never hear of (VOD cannot
+        // look media up by our key), and a retry creates another one. Name it for the operators.
+        this.#logger.warn(
+          { mediaType: type, title: this.#options.media.title ?? options.fileName, err: err.message },
+          'VOD Create… answer lost: an empty media may have been created',
+        );
+      }
+      throw err;
+    });
     const destination: UploadDestination = {
       mediaId: ticket.mediaId,
       mediaType: type,
@@ -190,6 +203,57 @@ export class VodStorageTarget implements StorageTarget {
         details: { mediaId },
       });
     }
+  }
+
+  /**
+   * Reattaches to a checkpoint's media to abort its multipart upload, never creating one. Video/audio:
+   * RefreshUploadVideo (false when the media is gone or VOD moved its address). Image/attached: only
+   * the session that created the media holds a credential for it; without it, false (their upload
+   * stays in VOD's bucket until VOD's lifecycle removes it).
+   */
+  async reattachForCleanup(destination: UploadDestination, signal?: AbortSignal): Promise<boolean> {
+    throwIfAborted(signal);
+    const session = this.#session;
+    if (session?.usable && sameObject(session.destination, destination) && !session.refresher.isExpired())
+      return true;
+    const type = this.#options.media.type;
+    if ((type !== 'video' && type !== 'audio') || destination.mediaType !== type || !destination.mediaId) {
+      this.#logger.warn(
+        { mediaId: destination.mediaId, mediaType: destination.mediaType },
+        'no credential for this media upload: its multipart upload cannot be aborted from here',
+      );
+      return false;
+    }
+    let ticket: UploadTicket;
+    try {
+      ticket = await this.#options.vod.refreshUploadVideo(destination.mediaId, { signal });
+    } catch (err) {
+      if (!isVodNotFound(err)) throw err;
+      return false; // the media (and with it its uploads) is gone
+    }
+    const current = { ...destination, bucket: ticket.address.bucket, objectKey: ticket.address.objectKey };
+    if (!sameObject(current, destination)) return false;
+    this.#start(ticket, current, null);
+    return true;
+  }
+
+  /**
+   * Deletes the media a canceled upload created. Video/audio: DeleteVideo (the media, its file and its
+   * pending uploads; an unknown id counts as deleted). Image/attached: not deleted (DeleteImage /
+   * DeleteAttachedMedia are not used), so the media stays as it is and is logged.
+   */
+  async discard(destination: UploadDestination, signal?: AbortSignal): Promise<void> {
+    const mediaId = destination.mediaId;
+    if (!mediaId) return;
+    if (destination.mediaType !== 'video' && destination.mediaType !== 'audio') {
+      this.#logger.warn(
+        { mediaId, mediaType: destination.mediaType },
+        'VOD image/attached media are not deleted: this media stays',
+      );
+      return;
+    }
+    await this.#options.vod.deleteVideo(mediaId, { signal });
+    if (this.#session && sameObject(this.#session.destination, destination)) this.#session.usable = false;
   }
 
   async #create(options: PrepareOptions): Promise<{ ticket: UploadTicket; url: string | null }> {

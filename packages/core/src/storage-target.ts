@@ -66,4 +66,17 @@ export interface StorageTarget {
   head(signal?: AbortSignal): Promise<CompletedObject | null>;
   /** Called after a successful complete (VOD marks the media uploaded; plain OSS does nothing). */
   finalize?(signal?: AbortSignal): Promise<void>;
+  /**
+   * Reattaches to `destination` (from a checkpoint) only to clean it up, i.e. abort its multipart
+   * upload: never creates a media. Resolves false when that upload cannot be reached (a VOD image or
+   * attached media without the credential of the session that started it). Targets without this
+   * method are reattached with `prepare({ existing })`.
+   */
+  reattachForCleanup?(destination: UploadDestination, signal?: AbortSignal): Promise<boolean>;
+  /**
+   * Deletes what an upload created at `destination`: the VOD media with its file, whatever its state,
+   * or the plain OSS object. On a cancel the engine calls it for a VOD media always, and for a plain OSS
+   * object only once the object's CRC-64 shows it is this upload's (completed despite the cancel).
+   */
+  discard?(destination: UploadDestination, signal?: AbortSignal): Promise<void>;
 }

@@ -10,8 +10,9 @@ import {
 
 /**
  * What API and workers share about one job, stored as a Redis hash at `<prefix>:job:<id>`.
- * Unlike the public view it holds the full spec, source request headers included (the worker
- * needs them); `toJobView()` is the only way out to callers.
+ * It holds the spec without a URL source's request headers (they may carry tokens): those live in
+ * the job's secret key, which only the worker reads (`JobStore.sourceForRun`). `toJobView()` is the
+ * only way out to callers.
  */
 export interface JobRecord {
   id: string;

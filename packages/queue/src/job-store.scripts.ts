@@ -8,10 +8,11 @@ import { LuaScript } from './lua-script.js';
  */
 
 /**
- * Creates a job record, or returns the job an idempotency key already points to.
- * KEYS[1] job record, KEYS[2] idempotency key (KEYS[1] again when there is none)
- * ARGV: 1 id, 2 service, 3 spec JSON, 4 spec hash, 5 progress JSON, 6 now ms, 7 has key '1'|'0',
- *       8 job key prefix, 9 index key prefix
+ * Creates a job record, or returns the job an idempotency key already points to. The job's secrets
+ * (a URL source's request headers) go to their own key, never into the record.
+ * KEYS[1] job record, KEYS[2] idempotency key (KEYS[1] again when there is none), KEYS[3] job secret
+ * ARGV: 1 id, 2 service, 3 spec JSON (without secrets), 4 spec hash, 5 progress JSON, 6 now ms,
+ *       7 has key '1'|'0', 8 job key prefix, 9 index key prefix, 10 secret JSON ('' none)
  * → {1, id, hash} created | {0, existingId, existingHash} an earlier job holds the key
  */
 export const createJobScript = new LuaScript(
@@ -28,6 +29,7 @@ if ARGV[7] == '1' then
 end
 local idem = ''
 if ARGV[7] == '1' then idem = KEYS[2] end
+if ARGV[10] ~= '' then redis.call('SET', KEYS[3], ARGV[10]) end
 redis.call('HSET', KEYS[1], 'id', ARGV[1], 'service', ARGV[2], 'status', 'queued', 'spec', ARGV[3],
   'specHash', ARGV[4], 'idemKey', idem, 'progress', ARGV[5], 'attempts', '0', 'attemptsBase', '0', 'runner', '',
   'result', '', 'error', '', 'createdAt', ARGV[6], 'startedAt', '', 'finishedAt', '', 'updatedAt', ARGV[6])
@@ -35,7 +37,7 @@ redis.call('ZADD', ARGV[9] .. ARGV[2] .. ':all', 0, ARGV[1])
 redis.call('ZADD', ARGV[9] .. ARGV[2] .. ':queued', 0, ARGV[1])
 return {1, ARGV[1], ARGV[4]}
 `,
-  2,
+  3,
 );
 
 /**
@@ -45,13 +47,15 @@ return {1, ARGV[1], ARGV[4]}
  * late worker cannot turn a canceled job into a succeeded one, and how a job completes once.
  * A run token (`runner`, set by `start`) guards the writes of one run: a worker that lost its job to
  * another (stalled past its lock, then woke up) cannot move the other worker's record.
- * KEYS[1] job record
+ * The job's secret key follows the record: kept while the job may run (queued, running, and failed or
+ * canceled, which a retry runs again), with the record's TTL once finished, deleted on `succeeded`.
+ * KEYS[1] job record, KEYS[2] job secret
  * ARGV: 1 allowed current statuses (comma list), 2 new status ('' keeps), 3 now ms,
  *       4 index key prefix, 5 TTL seconds to set ('0' none; terminal states), 6 event channel,
  *       7 event payload ('' none), 8 attempt number of the run starting ('' none),
  *       9 '1' sets startedAt when unset, 10 '1' rebases attempts (manual retry),
  *       11 run token the record must hold ('' any), 12 run token to set ('' keeps),
- *       13.. field/value pairs to set
+ *       13 '1' deletes the job secret, 14.. field/value pairs to set
  * → {1, status, record pairs} | {0, current status, record pairs} | {-1, '', {}} missing
  */
 export const transitionJobScript = new LuaScript(
@@ -88,20 +92,23 @@ end
 if ARGV[9] == '1' and (redis.call('HGET', KEYS[1], 'startedAt') or '') == '' then
   redis.call('HSET', KEYS[1], 'startedAt', ARGV[3])
 end
-for i = 13, #ARGV, 2 do
+for i = 14, #ARGV, 2 do
   redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
 end
 local idem = redis.call('HGET', KEYS[1], 'idemKey') or ''
 local ttl = tonumber(ARGV[5]) or 0
+if ARGV[13] == '1' then redis.call('DEL', KEYS[2]) end
 if ttl > 0 then
   redis.call('EXPIRE', KEYS[1], ttl)
   if idem ~= '' then redis.call('EXPIRE', idem, ttl) end
+  redis.call('EXPIRE', KEYS[2], ttl)
 elseif to == 'queued' or to == 'running' then
   redis.call('PERSIST', KEYS[1])
   if idem ~= '' then redis.call('PERSIST', idem) end
+  redis.call('PERSIST', KEYS[2])
 end
 if ARGV[7] ~= '' then redis.call('PUBLISH', ARGV[6], ARGV[7]) end
 return {1, to, redis.call('HGETALL', KEYS[1])}
 `,
-  1,
+  2,
 );

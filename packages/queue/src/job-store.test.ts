@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { JobStore } from './job-store.js';
+import { createJobScript } from './job-store.scripts.js';
 import { makeSpec, useRedis } from './test-support/fixtures.js';
 
 const redisFixture = useRedis();
@@ -24,10 +25,8 @@ describe('JobStore', () => {
     store = new JobStore(redis, { prefix: redisFixture.prefix(), finishedTtlSeconds: 3600 });
   });
 
-  it('creates a queued record and reads it back, spec and headers included', async () => {
-    const spec = makeSpec({
-      source: { type: 'url', url: 'https://example.com/a.mp4', headers: { Authorization: 'Bearer s3cret' } },
-    });
+  it('creates a queued record and reads it back', async () => {
+    const spec = makeSpec({ idempotencyKey: 'read-back' });
     const created = await store.create({ service: 'svc-a', spec });
     expect(created.outcome).toBe('created');
     const record = await store.get(created.record.id);
@@ -35,6 +34,53 @@ describe('JobStore', () => {
     expect(record?.spec).toEqual(spec);
     expect(await store.getOwned(created.record.id, 'svc-b')).toBeNull();
     expect(await store.getOwned(created.record.id, 'svc-a')).not.toBeNull();
+  });
+
+  it('keeps source request headers out of the record, for the worker only, until the job succeeds', async () => {
+    const headers = { Authorization: 'Bearer s3cret' };
+    const source = { type: 'url' as const, url: 'https://example.com/a.mp4' };
+    const spec = makeSpec({ source: { ...source, headers }, idempotencyKey: 'with-headers' });
+    const created = await store.create({ service: 'svc-a', spec });
+    const { id } = created.record;
+    expect(created.record.spec.source).toEqual(source);
+    expect(JSON.stringify(await redis.hgetall(store.keys.job(id)))).not.toContain('s3cret');
+    const record = await store.get(id);
+    expect(record?.spec.source).toEqual(source);
+    expect(await store.sourceForRun(record as NonNullable<typeof record>)).toEqual({ ...source, headers });
+    // Other headers make another job; the same ones the same job.
+    const other = makeSpec({
+      source: { ...source, headers: { Authorization: 'x' } },
+      idempotencyKey: 'with-headers',
+    });
+    expect((await store.create({ service: 'svc-a', spec: other })).outcome).toBe('conflict');
+    expect((await store.create({ service: 'svc-a', spec })).outcome).toBe('existing');
+
+    // Failed (or canceled): kept for a retry, with the record's TTL; a retry keeps it for good again.
+    await store.start(id, 1);
+    await store.fail(id, { code: 'X', message: 'x', retryable: false }, { final: true });
+    expect(await redis.ttl(store.keys.jobSecret(id))).toBeGreaterThan(3000);
+    await store.retry(id);
+    expect(await redis.ttl(store.keys.jobSecret(id))).toBe(-1);
+    // Succeeded: gone, as nothing will run it again.
+    await store.start(id, 1);
+    expect((await store.succeed(id, result)).ok).toBe(true);
+    expect(await redis.exists(store.keys.jobSecret(id))).toBe(0);
+    expect(await store.sourceForRun((await store.get(id)) as NonNullable<typeof record>)).toEqual(source);
+  });
+
+  it('recovers when Redis forgot its scripts (restart, SCRIPT FLUSH)', async () => {
+    await store.create({ service: 'svc-a', spec: makeSpec() });
+    await redis.script('FLUSH');
+    const created = await store.createMany([
+      { service: 'svc-a', spec: makeSpec() },
+      { service: 'svc-b', spec: makeSpec() },
+    ]);
+    expect(created.map((c) => c.outcome)).toEqual(['created', 'created']);
+    await redis.script('FLUSH');
+    expect((await store.start(created[0]?.record.id as string, 1)).ok).toBe(true);
+    expect((await store.create({ service: 'svc-a', spec: makeSpec() })).outcome).toBe('created');
+    const [loaded] = (await redis.script('EXISTS', createJobScript.sha)) as number[];
+    expect(loaded).toBe(1); // EVAL cached it again: the next creates use EVALSHA
   });
 
   it('turns 20 concurrent creates with one idempotency key into one job', async () => {

@@ -5,6 +5,7 @@ import {
   type JobSpec,
   type JobStatus,
   newJobId,
+  type SourceSpec,
 } from '@mediaferry/core';
 import type { Redis } from 'ioredis';
 import type { JobEvent } from './job-events.js';
@@ -79,9 +80,26 @@ interface TransitionSpec {
   setRunner?: string | undefined;
 }
 
+/** What a job needs to run but nobody may see, kept at `StoreKeys.jobSecret(id)`. */
+interface JobSecret {
+  /** A URL source's request headers (they may carry tokens). */
+  headers?: Record<string, string>;
+}
+
+/** The spec as the record stores it (no source request headers) and the secret taken out of it. */
+function splitSecret(spec: JobSpec): { stored: JobSpec; secret: string } {
+  const { source } = spec;
+  if (source.type !== 'url' || source.headers === undefined) return { stored: spec, secret: '' };
+  const { headers, ...rest } = source;
+  const secret: JobSecret = { headers };
+  return { stored: { ...spec, source: rest }, secret: JSON.stringify(secret) };
+}
+
 /**
  * The job records API and workers share in Redis. Every change is one atomic Lua step, guarded by
  * the statuses it may start from (see `job-store.scripts.ts`). Newest jobs list first.
+ * A URL source's request headers never enter the record: they live in the job's secret key, which
+ * only `sourceForRun` (the worker) reads.
  */
 export class JobStore {
   readonly keys: StoreKeys;
@@ -108,16 +126,21 @@ export class JobStore {
     return result;
   }
 
-  /** `create` for many specs in one round trip (batch submissions). Results keep the input order. */
+  /**
+   * `create` for many specs (of any services) in one round trip. Results keep the input order; the
+   * records returned (like every record read back) hold the spec without source request headers.
+   */
   async createMany(inputs: readonly CreateJobInput[]): Promise<CreateJobResult[]> {
     if (inputs.length === 0) return [];
     const now = this.now();
     const prepared = inputs.map((input) => {
+      const { stored, secret } = splitSecret(input.spec);
       const record: JobRecord = {
         id: newJobId(now),
         service: input.service,
         status: 'queued',
-        spec: input.spec,
+        spec: stored,
+        // Of the whole spec, headers included: a repeat with other headers is another job.
         specHash: hashSpec(input.spec),
         progress: emptyProgress(),
         attempts: 0,
@@ -130,7 +153,11 @@ export class JobStore {
       };
       const key = input.spec.idempotencyKey;
       const jobKey = this.keys.job(record.id);
-      const keys = [jobKey, key ? this.keys.idempotency(input.service, key) : jobKey];
+      const keys = [
+        jobKey,
+        key ? this.keys.idempotency(input.service, key) : jobKey,
+        this.keys.jobSecret(record.id),
+      ];
       const args = [
         record.id,
         record.service,
@@ -141,31 +168,38 @@ export class JobStore {
         key ? '1' : '0',
         this.keys.jobPrefix,
         this.keys.indexPrefix,
+        secret,
       ];
       return { record, keys, args };
     });
-    await createJobScript.load(this.redis);
-    const pipeline = this.redis.pipeline();
-    for (const p of prepared) createJobScript.queue(pipeline, p.keys, p.args);
-    const replies = (await pipeline.exec()) ?? [];
-    const out: CreateJobResult[] = [];
-    for (const [i, p] of prepared.entries()) {
-      const [err, reply] = replies[i] ?? [new Error('no reply'), null];
-      if (err) throw err;
-      const [created, id, hash] = reply as [number, string, string];
-      if (created === 1) {
-        out.push({ outcome: 'created', record: p.record });
-        continue;
-      }
-      const existing = await this.get(id);
-      if (!existing) {
-        // The earlier job expired between the script and this read: a fresh attempt will take the key.
-        out.push(...(await this.createMany([inputs[i] as CreateJobInput])));
-        continue;
-      }
-      out.push({ outcome: hash === p.record.specHash ? 'existing' : 'conflict', record: existing });
-    }
-    return out;
+    const replies = await createJobScript.runMany(this.redis, prepared);
+    return await Promise.all(
+      prepared.map(async (p, i): Promise<CreateJobResult> => {
+        const [err, reply] = replies[i] ?? [new Error('no reply'), null];
+        if (err) throw err;
+        const [created, id, hash] = reply as [number, string, string];
+        if (created === 1) return { outcome: 'created', record: p.record };
+        const existing = await this.get(id);
+        if (!existing) {
+          // The earlier job expired between the script and this read: a fresh attempt will take the key.
+          return await this.create(inputs[i] as CreateJobInput);
+        }
+        return { outcome: hash === p.record.specHash ? 'existing' : 'conflict', record: existing };
+      }),
+    );
+  }
+
+  /**
+   * The job's source as a worker must open it: a URL source gets its request headers back from the
+   * job's secret key. For workers only: what it returns must never be logged or shown to a caller.
+   * (Records written before the secret key existed still hold their headers in the spec.)
+   */
+  async sourceForRun(record: JobRecord): Promise<SourceSpec> {
+    const { source } = record.spec;
+    if (source.type !== 'url' || source.headers !== undefined) return source;
+    const raw = await this.redis.get(this.keys.jobSecret(record.id));
+    const secret = raw ? (JSON.parse(raw) as JobSecret) : {};
+    return secret.headers ? { ...source, headers: secret.headers } : source;
   }
 
   async get(id: string): Promise<JobRecord | null> {
@@ -328,13 +362,15 @@ export class JobStore {
       spec.rebaseAttempts ? '1' : '0',
       spec.requireRunner ?? '',
       spec.setRunner ?? '',
+      // A succeeded job never runs again (a retry takes failed or canceled ones): its secret goes now.
+      to === 'succeeded' ? '1' : '0',
     ];
     for (const [field, value] of Object.entries(spec.fields ?? {})) args.push(field, value);
-    const [code, , pairs] = (await transitionJobScript.run(this.redis, [this.keys.job(id)], args)) as [
-      number,
-      string,
-      unknown,
-    ];
+    const [code, , pairs] = (await transitionJobScript.run(
+      this.redis,
+      [this.keys.job(id), this.keys.jobSecret(id)],
+      args,
+    )) as [number, string, unknown];
     const record = decodeJobRecord(pairsToHash(pairs));
     if (code === 1 && record) return { ok: true, record };
     return { ok: false, record };

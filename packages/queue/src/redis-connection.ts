@@ -32,6 +32,13 @@ export interface CreateRedisOptions {
   commandTimeoutMs?: number;
   /** @defaultValue 10000 */
   errorLogIntervalMs?: number;
+  /**
+   * ioredis auto-pipelining: the commands issued in one event-loop turn go out as one write and come
+   * back as one read, which is what a busy API's many concurrent requests need. Not for connections
+   * that block (BullMQ workers' `BRPOPLPUSH`/`BZPOPMIN`), which would hold up every command behind them.
+   * @defaultValue false
+   */
+  autoPipelining?: boolean;
 }
 
 /**
@@ -60,6 +67,7 @@ export function createRedis(url: string, options: CreateRedisOptions = {}): Redi
     connectionName: options.connectionName ?? `mediaferry-${role}`,
     lazyConnect: options.lazyConnect ?? false,
     connectTimeout: 5000,
+    enableAutoPipelining: options.autoPipelining ?? false,
     retryStrategy: (times) => reconnectDelay(times, maxDelay),
     // A failover leaves clients on a replica: reconnect on READONLY.
     reconnectOnError: (err) => err.message.startsWith('READONLY'),

@@ -35,6 +35,15 @@ export class StoreKeys {
     return `${this.prefix}:idem:${service}:${createHash('sha256').update(key).digest('hex')}`;
   }
 
+  /**
+   * A string with the JSON of what a job needs to run but no caller may see (`{"headers": {…}}`, a URL
+   * source's request headers). Only workers read it (`JobStore.sourceForRun`); it is deleted when the
+   * job succeeds and expires with the record otherwise.
+   */
+  jobSecret(id: string): string {
+    return `${this.prefix}:jobsecret:${id}`;
+  }
+
   /** Pub/sub channel of one job's `progress` and `status` events. */
   events(id: string): string {
     return `${this.prefix}:events:${id}`;

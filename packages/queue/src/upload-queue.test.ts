@@ -37,6 +37,21 @@ describe('upload queue', () => {
         priority: 5,
         backoff: { type: 'exponential', jitter: 0.5 },
       });
+      // One record at a time takes another path (queue.add): the same job, still once.
+      const [single] = await store.createMany([{ service: 's', spec: makeSpec({ priority: 3 }) }]);
+      const one = single?.record as (typeof records)[number];
+      await enqueueUploads(queue, [one]);
+      await enqueueUploads(queue, [one]);
+      await enqueueUploads(queue, [records[0] as typeof one]);
+      expect(await queue.getJobCountByTypes('wait', 'prioritized')).toBe(3);
+      const added = await queue.getJob(one.id);
+      expect(added?.data).toEqual({ jobId: one.id, service: 's' });
+      expect(added?.opts).toMatchObject({
+        attempts: 8,
+        priority: 3,
+        backoff: { type: 'exponential', jitter: 0.5 },
+      });
+      expect(added?.opts.removeOnComplete).toEqual(job?.opts.removeOnComplete);
       // Keys live under the configured prefix.
       expect(await redis.exists(`${prefix}:${QUEUE_NAMES.uploads}:meta`)).toBe(1);
       const other = new Queue(QUEUE_NAMES.uploads, { connection: redis });

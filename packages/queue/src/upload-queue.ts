@@ -68,6 +68,12 @@ export async function enqueueUploads(
   records: JobRecord[],
 ): Promise<void> {
   if (records.length === 0) return;
+  const [only] = records;
+  if (records.length === 1 && only) {
+    // The same job as addBulk would add, without its pipeline object (which costs more than one job).
+    await queue.add(UPLOAD_JOB_NAME, { jobId: only.id, service: only.service }, uploadJobAddOptions(only));
+    return;
+  }
   await queue.addBulk(
     records.map((record) => ({
       name: UPLOAD_JOB_NAME,

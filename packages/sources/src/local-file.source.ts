@@ -81,33 +81,68 @@ export interface ResolvedFile {
 }
 
 async function realRoots(roots: readonly string[]): Promise<string[]> {
-  const resolved: string[] = [];
-  for (const root of roots) {
-    try {
-      resolved.push(await realpath(root));
-    } catch {
-      // A root that does not exist contains nothing.
-    }
-  }
-  return resolved;
+  const resolved = await Promise.all(
+    // A root that does not exist contains nothing.
+    roots.map((root) => realpath(root).catch(() => null)),
+  );
+  return resolved.filter((r): r is string => r !== null);
 }
 
-/** `statPath` is what statfs is asked about: the real path, or `/proc/self/fd/N` for an open descriptor. */
-async function assertRealFilesystem(
-  realPath: string,
-  displayPath: string,
-  statPath = realPath,
-): Promise<void> {
+/** statfs' `f_type` of the filesystem holding `statPath`. */
+async function filesystemType(statPath: string, displayPath: string): Promise<number> {
+  const fs = await statfs(statPath).catch((err: unknown) => {
+    throw fsError(err, displayPath);
+  });
+  return Number(fs.type);
+}
+
+/**
+ * Remembers, for `ttlMs`, what the file check would otherwise ask the kernel on every call: the
+ * roots' real paths and the filesystem type of each device. For early refusals (the API's
+ * `assertSourceAllowed`) only: a root re-pointed or a device remounted is seen up to `ttlMs` late,
+ * which is harmless there because the worker checks again, uncached, on the descriptor it reads.
+ */
+export class FileCheckCache {
+  #roots: { key: string; at: number; value: Promise<string[]> } | undefined;
+  readonly #fsTypes = new Map<bigint, { at: number; type: number }>();
+
+  /** @param now clock in ms @defaultValue performance.now */
+  constructor(
+    readonly ttlMs: number,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
+
+  realRoots(roots: readonly string[]): Promise<string[]> {
+    const key = roots.join('\0');
+    const now = this.now();
+    const hit = this.#roots;
+    if (hit && hit.key === key && now - hit.at < this.ttlMs) return hit.value;
+    const value = realRoots(roots);
+    this.#roots = { key, at: now, value };
+    return value;
+  }
+
+  async filesystemType(dev: bigint, statPath: string, displayPath: string): Promise<number> {
+    const now = this.now();
+    const hit = this.#fsTypes.get(dev);
+    if (hit && now - hit.at < this.ttlMs) return hit.type;
+    const type = await filesystemType(statPath, displayPath);
+    if (this.#fsTypes.size > 1024) this.#fsTypes.clear(); // a bound, should devices come and go
+    this.#fsTypes.set(dev, { at: now, type });
+    return type;
+  }
+}
+
+function assertNotPseudoPath(realPath: string, displayPath: string): void {
   if (PSEUDO_FS_PREFIXES.some((p) => isUnder(realPath, p))) {
     throw new SourceForbiddenError(`not a regular file: ${displayPath}`, {
       details: { reason: 'PSEUDO_FS' },
     });
   }
-  if (process.platform !== 'linux') return;
-  const fs = await statfs(statPath).catch((err: unknown) => {
-    throw fsError(err, displayPath);
-  });
-  if (PSEUDO_FS_MAGIC.has(Number(fs.type))) {
+}
+
+function assertNotPseudoType(type: number, displayPath: string): void {
+  if (PSEUDO_FS_MAGIC.has(type)) {
     throw new SourceForbiddenError(`not a regular file: ${displayPath}`, {
       details: { reason: 'PSEUDO_FS' },
     });
@@ -115,14 +150,34 @@ async function assertRealFilesystem(
 }
 
 /**
+ * `statPath` is what statfs is asked about: the real path, or `/proc/self/fd/N` for an open descriptor.
+ * With a cache, the type is looked up by `dev` (the file's device) and statfs runs once per TTL.
+ */
+async function assertRealFilesystem(
+  realPath: string,
+  displayPath: string,
+  statPath = realPath,
+  cached?: { cache: FileCheckCache; dev: bigint },
+): Promise<void> {
+  assertNotPseudoPath(realPath, displayPath);
+  if (process.platform !== 'linux') return;
+  const type = cached
+    ? await cached.cache.filesystemType(cached.dev, statPath, displayPath)
+    : await filesystemType(statPath, displayPath);
+  assertNotPseudoType(type, displayPath);
+}
+
+/**
  * Resolves `requestedPath` and vets it: absolute, lexically and (after realpath) physically under a root,
  * a regular file, not on a pseudo filesystem. Paths outside every root are refused before the filesystem is
- * touched, so the answer never reveals whether such a file exists.
+ * touched, so the answer never reveals whether such a file exists. `cache` (early checks only, see
+ * {@link FileCheckCache}) spares the roots' realpath and the statfs on most calls.
  */
 export async function resolveAllowedFile(
   requestedPath: string,
   roots: readonly string[],
   signal?: AbortSignal,
+  cache?: FileCheckCache,
 ): Promise<ResolvedFile> {
   throwIfAborted(signal);
   if (roots.length === 0) {
@@ -139,7 +194,7 @@ export async function resolveAllowedFile(
     new SourceForbiddenError(`${requestedPath} is outside the allowed file roots`, {
       details: { reason: 'OUTSIDE_ROOTS' },
     });
-  const resolvedRoots = await realRoots(roots);
+  const resolvedRoots = cache ? await cache.realRoots(roots) : await realRoots(roots);
   const lexical = path.resolve(requestedPath);
   const lexicalRoots = [...roots.map((r) => path.resolve(r)), ...resolvedRoots];
   if (!lexicalRoots.some((root) => isUnder(lexical, root))) throw outside();
@@ -152,7 +207,7 @@ export async function resolveAllowedFile(
   }
   throwIfAborted(signal);
   if (!resolvedRoots.some((root) => isUnder(realPath, root))) throw outside();
-  await assertRealFilesystem(realPath, requestedPath);
+  assertNotPseudoPath(realPath, requestedPath);
 
   let stats: BigIntStats;
   try {
@@ -160,6 +215,7 @@ export async function resolveAllowedFile(
   } catch (err) {
     throw fsError(err, requestedPath);
   }
+  await assertRealFilesystem(realPath, requestedPath, realPath, cache && { cache, dev: stats.dev });
   if (!stats.isFile()) {
     throw new SourceForbiddenError(`not a regular file: ${requestedPath}`, {
       details: { reason: 'NOT_REGULAR' },

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rm, symlink, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
   SourceForbiddenError,
@@ -9,6 +9,7 @@ import {
 } from '@mediaferry/core';
 import { makeTempDir, type TempDir } from '@mediaferry/testkit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { FileCheckCache, resolveAllowedFile } from './local-file.source.js';
 import { assertSourceAllowed, closeSourcePolicy, createSource, dispatcherFor } from './source-factory.js';
 import type { LookupFunction, SourcePolicy } from './source-policy.js';
 import { mediaHandler, startServer, type TestServer } from './test-support/http-server.js';
@@ -200,5 +201,48 @@ describe('assertSourceAllowed', () => {
     await expect(
       assertSourceAllowed({ type: 'url', url: 'https://nowhere.test/a.mp4' }, policy({ lookup: toLoopback })),
     ).rejects.toBeInstanceOf(SourceNotFoundError);
+  });
+
+  it('reuses the real paths of the roots for earlyCheckCacheMs, never the file itself', async () => {
+    // The root is a symlink, re-pointed between checks: the cached real root answers until it expires.
+    const dirA = path.join(tmp.path, 'dir-a');
+    const dirB = path.join(tmp.path, 'dir-b');
+    await mkdir(dirA);
+    await mkdir(dirB);
+    await writeFile(path.join(dirA, 'a.mp4'), 'a');
+    await writeFile(path.join(dirB, 'b.mp4'), 'b');
+    const link = path.join(tmp.path, 'media-link');
+    await symlink(dirA, link);
+    const cached = policy({ fileRoots: [link], earlyCheckCacheMs: 60_000 });
+    const uncached = policy({ fileRoots: [link], earlyCheckCacheMs: 0 });
+    await assertSourceAllowed({ type: 'file', path: path.join(link, 'a.mp4') }, cached);
+    await unlink(path.join(dirA, 'a.mp4'));
+    await expect(
+      assertSourceAllowed({ type: 'file', path: path.join(link, 'a.mp4') }, cached),
+    ).rejects.toBeInstanceOf(SourceNotFoundError);
+    await rm(link);
+    await symlink(dirB, link);
+    const b = { type: 'file' as const, path: path.join(link, 'b.mp4') };
+    await expect(assertSourceAllowed(b, cached)).rejects.toMatchObject({
+      details: { reason: 'OUTSIDE_ROOTS' },
+    });
+    await assertSourceAllowed(b, uncached);
+
+    let now = 0;
+    const cache = new FileCheckCache(1000, () => now);
+    await rm(link);
+    await symlink(dirA, link);
+    await writeFile(path.join(dirA, 'a.mp4'), 'a');
+    await resolveAllowedFile(path.join(link, 'a.mp4'), [link], undefined, cache);
+    await rm(link);
+    await symlink(dirB, link);
+    now = 999;
+    await expect(resolveAllowedFile(b.path, [link], undefined, cache)).rejects.toBeInstanceOf(
+      SourceForbiddenError,
+    );
+    now = 1000;
+    expect((await resolveAllowedFile(b.path, [link], undefined, cache)).realPath).toBe(
+      path.join(dirB, 'b.mp4'),
+    );
   });
 });

@@ -1,6 +1,6 @@
 import type { Source, SourceSpec } from '@mediaferry/core';
 import type { Dispatcher } from 'undici';
-import { LocalFileSource, resolveAllowedFile } from './local-file.source.js';
+import { FileCheckCache, LocalFileSource, resolveAllowedFile } from './local-file.source.js';
 import { resolveTimeouts, type SourcePolicy } from './source-policy.js';
 import { assertUrlAllowed, createGuardedDispatcher } from './ssrf-guard.js';
 import { UrlSource } from './url.source.js';
@@ -35,6 +35,19 @@ export async function closeSourcePolicy(policy: SourcePolicy): Promise<void> {
   await dispatcher.close();
 }
 
+/** The early checks' caches (`SourcePolicy.earlyCheckCacheMs`): one per policy object. */
+const checkCaches = new WeakMap<SourcePolicy, FileCheckCache | null>();
+
+function checkCacheFor(policy: SourcePolicy): FileCheckCache | undefined {
+  let cache = checkCaches.get(policy);
+  if (cache === undefined) {
+    const ttlMs = policy.earlyCheckCacheMs ?? 1000;
+    cache = ttlMs > 0 ? new FileCheckCache(ttlMs) : null;
+    checkCaches.set(policy, cache);
+  }
+  return cache ?? undefined;
+}
+
 /** The `Source` for a job's source spec, bound to the security policy. Nothing is read until stat/open. */
 export function createSource(spec: SourceSpec, policy: SourcePolicy): Source {
   if (spec.type === 'file') return new LocalFileSource(spec.path, policy.fileRoots);
@@ -49,7 +62,8 @@ export function createSource(spec: SourceSpec, policy: SourcePolicy): Source {
 /**
  * The API's early refusal, without reading or downloading anything: a file must resolve under the roots
  * to a regular file (missing → SourceNotFoundError); a URL must be http(s) and its host must resolve to an
- * allowed address (SourceForbiddenError). The worker checks again at connect time.
+ * allowed address (SourceForbiddenError). The worker checks again at connect time. File checks reuse the
+ * roots' real paths and filesystem types for `policy.earlyCheckCacheMs`.
  */
 export async function assertSourceAllowed(
   spec: SourceSpec,
@@ -57,7 +71,7 @@ export async function assertSourceAllowed(
   signal?: AbortSignal,
 ): Promise<void> {
   if (spec.type === 'file') {
-    await resolveAllowedFile(spec.path, policy.fileRoots, signal);
+    await resolveAllowedFile(spec.path, policy.fileRoots, signal, checkCacheFor(policy));
     return;
   }
   await assertUrlAllowed(spec.url, {

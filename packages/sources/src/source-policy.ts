@@ -70,6 +70,13 @@ export interface SourcePolicy {
   /** @defaultValue {@link DEFAULT_URL_TIMEOUTS} */
   timeouts?: Partial<UrlTimeouts>;
   /**
+   * How long `assertSourceAllowed` (the API's early refusal) may reuse the roots' real paths and a
+   * device's filesystem type instead of asking the kernel again; 0 asks every time. Workers reading a
+   * file never use it: they check everything again on the opened descriptor.
+   * @defaultValue 1000
+   */
+  earlyCheckCacheMs?: number;
+  /**
    * The undici dispatcher URL sources use. It must enforce the same SSRF policy; build it with
    * `createGuardedDispatcher`.
    * @defaultValue one guarded dispatcher per policy object, created on first use

@@ -10,6 +10,7 @@ import {
 import type { Dispatcher } from 'undici';
 import { discardBody } from './url-request.js';
 import { requestError } from './url-response.js';
+import { youngGarbage } from './young-gc.js';
 
 type Body = Dispatcher.ResponseData['body'];
 
@@ -28,38 +29,63 @@ export interface UrlReaderOptions {
   description: string;
   /** The open() signal: stays attached to the request for the reader's lifetime. */
   signal?: AbortSignal;
+  /**
+   * Runs a young-generation GC after this many body bytes (process-wide count), which frees the
+   * per-socket-read buffers long before V8's external-memory limit would trigger a full GC; null turns
+   * it off. See `young-gc.ts`. @defaultValue 8 MiB
+   */
+  youngGcEveryBytes?: number | null;
 }
 
+/** One `read()` waiting for network bytes. */
+interface PendingRead {
+  target: Uint8Array;
+  filled: number;
+  resolve: (filled: number) => void;
+  reject: (err: unknown) => void;
+  signal: AbortSignal | undefined;
+  onAbort: () => void;
+}
+
+/** Scratch size for `skip()` (bytes that are dropped, so their copy does not matter). */
+const SKIP_CHUNK = 64 * 1024;
+
 /**
- * Pulls the response body only when `read()` asks: undici pauses the socket once its small buffer is full,
- * so backpressure reaches the server. A chunk larger than the caller's buffer is kept as a view (no copy)
- * for the next read.
+ * Pulls the response body only while a `read()` is waiting: the body flows straight into the caller's
+ * buffer ('data' events, one copy, no promise per network chunk) and is paused as soon as that buffer is
+ * full, so undici's small queue fills, it stops reading the socket, and backpressure reaches the server.
+ * The part of a chunk that did not fit is kept as a view (no copy) for the next read.
  */
 export class UrlReader implements SourceReader {
   readonly #body: Body;
-  readonly #chunks: AsyncIterator<Buffer>;
   readonly #total: number | null;
   readonly #maxBytes: number;
   readonly #knownSize: number | null;
   readonly #description: string;
   readonly #signal: AbortSignal | undefined;
+  readonly #youngGcEveryBytes: number | null;
   #position: number;
   /** Offset just past the last byte received from the network (position + pending bytes). */
   #received: number;
   #pending: Uint8Array | null = null;
   #ended = false;
+  #listening = false;
+  #waiting: PendingRead | null = null;
+  /** What the network or a limit check said while no read was waiting; thrown by the next read. */
+  #networkError: Error | undefined;
   /** A failed body cannot be read further: every later read repeats the first error. */
   #failure: Error | undefined;
   #closing: Promise<void> | undefined;
 
   constructor(options: UrlReaderOptions) {
     this.#body = options.body;
-    this.#chunks = options.body[Symbol.asyncIterator]();
     this.#total = options.total;
     this.#maxBytes = options.maxBytes;
     this.#knownSize = options.knownSize ?? null;
     this.#description = options.description;
     this.#signal = options.signal;
+    this.#youngGcEveryBytes =
+      options.youngGcEveryBytes === undefined ? 8 * 1024 * 1024 : options.youngGcEveryBytes;
     this.#position = options.bodyStart;
     this.#received = options.bodyStart;
   }
@@ -71,18 +97,16 @@ export class UrlReader implements SourceReader {
   async read(target: Uint8Array, signal?: AbortSignal): Promise<number> {
     if (this.#closing) throw new Error('read() after close()');
     if (this.#failure) throw this.#failure;
+    if (this.#waiting) throw new Error('read() while another read() is pending');
     throwIfAborted(signal);
-    let filled = 0;
-    try {
-      while (filled < target.length) {
-        const chunk = await this.#take(target.length - filled, signal);
-        if (chunk === null) break;
-        target.set(chunk, filled);
-        filled += chunk.length;
+    let filled = this.#takePending(target);
+    if (filled < target.length && !this.#exhausted()) {
+      try {
+        filled = await this.#pull(target, filled, signal);
+      } catch (err) {
+        this.#failure = err as Error;
+        throw err;
       }
-    } catch (err) {
-      this.#failure = err as Error;
-      throw err;
     }
     this.#position += filled;
     return filled;
@@ -93,92 +117,171 @@ export class UrlReader implements SourceReader {
    * Those bytes are never returned. A body that ends first means the content is shorter than before.
    */
   async skip(count: number, signal?: AbortSignal): Promise<void> {
-    let left = count;
-    while (left > 0) {
-      const chunk = await this.#take(left, signal);
-      if (chunk === null) {
-        throw new SourceChangedError(`${this.#description} is shorter than the resume position`);
-      }
-      left -= chunk.length;
-      this.#position += chunk.length;
+    const scratch = new Uint8Array(Math.min(count, SKIP_CHUNK));
+    for (let left = count; left > 0; ) {
+      const n = await this.read(scratch.subarray(0, Math.min(left, scratch.length)), signal);
+      if (n === 0) throw new SourceChangedError(`${this.#description} is shorter than the resume position`);
+      left -= n;
     }
-  }
-
-  /** Up to `max` bytes: the pending chunk's head, else the next chunk from the network; null at the end. */
-  async #take(max: number, signal: AbortSignal | undefined): Promise<Uint8Array | null> {
-    if (this.#pending === null || this.#pending.length === 0) {
-      // Everything announced has arrived: done, without waiting on (or for) the body's end.
-      if (this.#total !== null && this.#received >= this.#total) this.#ended = true;
-      this.#pending = this.#ended ? null : await this.#nextChunk(signal);
-      if (this.#pending === null) return null;
-    }
-    const piece = this.#pending.length <= max ? this.#pending : this.#pending.subarray(0, max);
-    this.#pending = this.#pending.length <= max ? null : this.#pending.subarray(max);
-    return piece;
-  }
-
-  async #nextChunk(signal: AbortSignal | undefined): Promise<Uint8Array | null> {
-    let result: IteratorResult<Buffer>;
-    try {
-      result = await this.#raceAbort(this.#chunks.next(), signal);
-    } catch (err) {
-      discardBody(this.#body);
-      throw requestError(err, this.#description, signal?.aborted ? signal : this.#signal);
-    }
-    if (result.done) {
-      this.#ended = true;
-      if (this.#total !== null && this.#received !== this.#total) {
-        throw new SourceUnavailableError(`${this.#description} ended early at byte ${this.#received}`, {
-          details: { reason: 'PREMATURE_END' },
-        });
-      }
-      return null;
-    }
-    this.#received += result.value.length;
-    if (this.#received > this.#maxBytes) {
-      discardBody(this.#body);
-      throw new SourceTooLargeError(`${this.#description} is larger than ${this.#maxBytes} bytes`, {
-        details: { maxBytes: this.#maxBytes },
-      });
-    }
-    if (this.#total !== null && this.#received > this.#total) {
-      discardBody(this.#body);
-      throw new SourceProtocolError(`${this.#description} sent more bytes than announced`);
-    }
-    if (this.#knownSize !== null && this.#received > this.#knownSize) {
-      discardBody(this.#body);
-      throw new SourceChangedError(`${this.#description} is now longer than its ${this.#knownSize} bytes`);
-    }
-    return result.value;
-  }
-
-  /** A per-read signal ends the whole response: a half-read body cannot be picked up again. */
-  #raceAbort<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-    if (!signal) return promise;
-    return new Promise<T>((resolve, reject) => {
-      const onAbort = () => {
-        discardBody(this.#body);
-        reject(new AbortError('The operation was aborted', { cause: signal.reason }));
-      };
-      signal.addEventListener('abort', onAbort, { once: true });
-      promise.then(
-        (v) => {
-          signal.removeEventListener('abort', onAbort);
-          resolve(v);
-        },
-        (e: unknown) => {
-          signal.removeEventListener('abort', onAbort);
-          reject(e);
-        },
-      );
-    });
   }
 
   close(): Promise<void> {
     this.#closing ??= (async () => {
       this.#pending = null;
+      this.#detach();
       discardBody(this.#body);
     })();
     return this.#closing;
+  }
+
+  /** Everything announced has arrived (done without waiting on, or for, the body's end), or it ended. */
+  #exhausted(): boolean {
+    return this.#ended || (this.#total !== null && this.#received >= this.#total);
+  }
+
+  /** Copies the bytes left over from the last network chunk into `target`; returns how many. */
+  #takePending(target: Uint8Array): number {
+    const pending = this.#pending;
+    if (pending === null) return 0;
+    if (pending.length <= target.length) {
+      target.set(pending);
+      this.#pending = null;
+      return pending.length;
+    }
+    target.set(pending.subarray(0, target.length));
+    this.#pending = pending.subarray(target.length);
+    return target.length;
+  }
+
+  /** Lets the body flow into `target` from `filled` until it is full or the body ends. */
+  #pull(target: Uint8Array, filled: number, signal: AbortSignal | undefined): Promise<number> {
+    if (this.#networkError) return Promise.reject(this.#networkError);
+    return new Promise<number>((resolve, reject) => {
+      const waiting: PendingRead = {
+        target,
+        filled,
+        resolve,
+        reject,
+        signal,
+        // A per-read signal ends the whole response: a half-read body cannot be picked up again.
+        onAbort: () => {
+          discardBody(this.#body);
+          this.#settle(new AbortError('The operation was aborted', { cause: signal?.reason }));
+        },
+      };
+      this.#waiting = waiting;
+      signal?.addEventListener('abort', waiting.onAbort, { once: true });
+      this.#attach();
+      this.#body.resume();
+    });
+  }
+
+  /** Ends the waiting read with its byte count, or with an error. Pauses the body either way. */
+  #settle(outcome: number | Error): void {
+    const waiting = this.#waiting;
+    if (!waiting) return;
+    this.#waiting = null;
+    if (!this.#body.destroyed) this.#body.pause();
+    waiting.signal?.removeEventListener('abort', waiting.onAbort);
+    if (typeof outcome === 'number') waiting.resolve(outcome);
+    else waiting.reject(outcome);
+  }
+
+  /** A network or limit failure: the waiting read gets it, else the next one that needs the network. */
+  #fail(err: Error): void {
+    this.#networkError ??= err;
+    this.#settle(this.#networkError);
+  }
+
+  #attach(): void {
+    if (this.#listening) return;
+    this.#listening = true;
+    this.#body.on('data', this.#onData);
+    this.#body.on('end', this.#onEnd);
+    this.#body.on('error', this.#onError);
+    this.#body.on('close', this.#onClose);
+  }
+
+  #detach(): void {
+    if (!this.#listening) return;
+    this.#listening = false;
+    this.#body.off('data', this.#onData);
+    this.#body.off('end', this.#onEnd);
+    this.#body.off('error', this.#onError);
+    this.#body.off('close', this.#onClose);
+  }
+
+  readonly #onData = (chunk: Buffer): void => {
+    const err = this.#account(chunk.length);
+    if (err) {
+      discardBody(this.#body);
+      this.#fail(err);
+      return;
+    }
+    if (this.#youngGcEveryBytes !== null) youngGarbage.add(chunk.length, this.#youngGcEveryBytes);
+    const waiting = this.#waiting;
+    if (!waiting) {
+      // Only a chunk already in flight when the body was paused can land here: keep it for the next read.
+      this.#pending = this.#pending === null ? chunk : Buffer.concat([this.#pending, chunk]);
+      this.#body.pause();
+      return;
+    }
+    const room = waiting.target.length - waiting.filled;
+    if (chunk.length <= room) {
+      waiting.target.set(chunk, waiting.filled);
+      waiting.filled += chunk.length;
+    } else {
+      waiting.target.set(chunk.subarray(0, room), waiting.filled);
+      waiting.filled += room;
+      this.#pending = chunk.subarray(room);
+    }
+    if (waiting.filled === waiting.target.length || this.#exhausted()) this.#settle(waiting.filled);
+  };
+
+  readonly #onEnd = (): void => {
+    this.#ended = true;
+    if (this.#total !== null && this.#received !== this.#total) {
+      this.#fail(
+        new SourceUnavailableError(`${this.#description} ended early at byte ${this.#received}`, {
+          details: { reason: 'PREMATURE_END' },
+        }),
+      );
+      return;
+    }
+    this.#settle(this.#waiting?.filled ?? 0);
+  };
+
+  readonly #onError = (err: unknown): void => {
+    if (this.#closing) return;
+    this.#fail(requestError(err, this.#description, this.#signal));
+  };
+
+  readonly #onClose = (): void => {
+    // Destroyed without 'end' or 'error' (e.g. by the open() signal): nothing more will come.
+    if (this.#ended || this.#closing) return;
+    this.#fail(
+      this.#signal?.aborted
+        ? new AbortError('The operation was aborted', { cause: this.#signal.reason })
+        : new SourceUnavailableError(`${this.#description} closed before its end`, {
+            details: { reason: 'PREMATURE_END' },
+          }),
+    );
+  };
+
+  /** Counts `n` more bytes from the network; the error when they break a limit. */
+  #account(n: number): Error | undefined {
+    this.#received += n;
+    if (this.#received > this.#maxBytes) {
+      return new SourceTooLargeError(`${this.#description} is larger than ${this.#maxBytes} bytes`, {
+        details: { maxBytes: this.#maxBytes },
+      });
+    }
+    if (this.#total !== null && this.#received > this.#total) {
+      return new SourceProtocolError(`${this.#description} sent more bytes than announced`);
+    }
+    if (this.#knownSize !== null && this.#received > this.#knownSize) {
+      return new SourceChangedError(`${this.#description} is now longer than its ${this.#knownSize} bytes`);
+    }
+    return undefined;
   }
 }

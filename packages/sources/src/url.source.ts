@@ -44,6 +44,11 @@ export interface UrlSourceOptions {
   maxBytes: number;
   /** @defaultValue {@link DEFAULT_URL_TIMEOUTS} */
   timeouts?: Partial<UrlTimeouts>;
+  /**
+   * A young-generation GC after this many body bytes received (process-wide), so the per-read socket
+   * buffers do not pile up until a full GC (see `young-gc.ts`); null turns it off. @defaultValue 8 MiB
+   */
+  youngGcEveryBytes?: number | null;
 }
 
 /**
@@ -59,6 +64,7 @@ export class UrlSource implements Source {
   readonly #dispatcher: Dispatcher;
   readonly #maxBytes: number;
   readonly #timeouts: UrlTimeouts;
+  readonly #youngGcEveryBytes: number | null | undefined;
   /** Identity seen by the last stat(), used by open() when no fingerprint is given. */
   #lastIdentity: UrlIdentity | null = null;
 
@@ -78,6 +84,7 @@ export class UrlSource implements Source {
     this.#dispatcher = options.dispatcher;
     this.#maxBytes = options.maxBytes;
     this.#timeouts = resolveTimeouts(options.timeouts);
+    this.#youngGcEveryBytes = options.youngGcEveryBytes;
   }
 
   #send(
@@ -188,6 +195,7 @@ export class UrlSource implements Source {
         knownSize: expected?.size ?? null,
         description: this.description,
         ...(signal ? { signal } : {}),
+        ...(this.#youngGcEveryBytes !== undefined ? { youngGcEveryBytes: this.#youngGcEveryBytes } : {}),
       });
 
     if (res.statusCode === 206) {

@@ -27,6 +27,13 @@ describe('backoffDelay', () => {
     expect(backoffDelay(6, opts, 10, () => 1)).toBe(3000);
   });
 
+  it('caps a Retry-After at five minutes, or maxRetryAfterMs', () => {
+    const opts = { baseMs: 100, maxMs: 1000 };
+    expect(backoffDelay(1, opts, 86_400_000, () => 0)).toBe(300_000);
+    expect(backoffDelay(1, { ...opts, maxRetryAfterMs: 2000 }, 86_400_000, () => 0)).toBe(2000);
+    expect(backoffDelay(1, { ...opts, maxMs: 600_000 }, 86_400_000, () => 0)).toBe(600_000);
+  });
+
   it('survives huge retry counts', () => {
     expect(backoffDelay(10_000, opts, undefined, () => 1)).toBe(3000);
   });

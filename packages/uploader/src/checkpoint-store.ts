@@ -28,6 +28,27 @@ export interface UploadState {
   uploadId: string | null;
   /** ms since epoch. */
   createdAt: number;
+  /**
+   * While `destination` is null: when (ms since epoch) the owner started creating it (the VOD media).
+   * Other runs wait for it (see `ClaimOptions`) instead of creating a second media; a checkpoint found
+   * with this set and no destination means a Create… may have happened whose answer was lost.
+   */
+  preparingSince?: number;
+  /**
+   * A stream's part count, recorded once its end was seen: a stream that ended exactly on a part
+   * boundary cannot be told complete from its parts alone (its last part is full).
+   */
+  streamParts?: number;
+}
+
+export interface ClaimOptions {
+  /**
+   * Respect the preparing lease: while the checkpoint has no destination and another owner started
+   * preparing less than `leaseMs` before `now`, it is not claimed and is returned as it is (its `owner`
+   * unchanged). A claim of a checkpoint without destination starts the claimant's lease at `now`.
+   * Without it (a cancel), the claim always succeeds.
+   */
+  preparingLease?: { now: number; leaseMs: number };
 }
 
 export interface Checkpoint extends UploadState {
@@ -38,8 +59,10 @@ export interface Checkpoint extends UploadState {
   parts: CheckpointPart[];
 }
 
-/** Fields an owner may change after creation. */
-export type UploadStatePatch = Partial<Pick<UploadState, 'destination' | 'uploadId'>>;
+/** Fields an owner may change after creation (`preparingSince: null` clears the lease). */
+export type UploadStatePatch = Partial<Pick<UploadState, 'destination' | 'uploadId' | 'streamParts'>> & {
+  preparingSince?: number | null;
+};
 
 /**
  * Where upload checkpoints live (Redis in production, memory in unit tests). Every write but `create`
@@ -52,8 +75,12 @@ export interface CheckpointStore {
   get(uploadKey: string): Promise<Checkpoint | null>;
   /** Creates the checkpoint owned by `owner` with no parts, unless one exists: true when created. */
   create(uploadKey: string, owner: string, state: UploadState): Promise<boolean>;
-  /** Makes `owner` the owner (the newest claimant wins) and returns the checkpoint; null if none. */
-  claim(uploadKey: string, owner: string): Promise<Checkpoint | null>;
+  /**
+   * Makes `owner` the owner (the newest claimant wins) and returns the checkpoint; null if none. With
+   * `preparingLease`, a checkpoint whose destination another run is still creating is returned
+   * unclaimed (its `owner` is not `owner`).
+   */
+  claim(uploadKey: string, owner: string, options?: ClaimOptions): Promise<Checkpoint | null>;
   /**
    * Sets fields if `owner` still owns the checkpoint; `clearParts` drops every recorded part in the
    * same step (a new multipart upload). @throws OwnershipLostError
@@ -75,5 +102,17 @@ export interface CheckpointStore {
 /** Just the `UploadState` fields of `value` (a whole `Checkpoint` may be passed where a state is expected). */
 export function pickState(value: UploadState): UploadState {
   const { fingerprint, totalSize, fileName, contentType, plan, destination, uploadId, createdAt } = value;
-  return { fingerprint, totalSize, fileName, contentType, plan, destination, uploadId, createdAt };
+  const state: UploadState = {
+    fingerprint,
+    totalSize,
+    fileName,
+    contentType,
+    plan,
+    destination,
+    uploadId,
+    createdAt,
+  };
+  if (value.preparingSince !== undefined) state.preparingSince = value.preparingSince;
+  if (value.streamParts !== undefined) state.streamParts = value.streamParts;
+  return state;
 }

@@ -4,6 +4,7 @@ export type {
   Checkpoint,
   CheckpointPart,
   CheckpointStore,
+  ClaimOptions,
   UploadState,
   UploadStatePatch,
 } from './checkpoint-store.js';

@@ -3,6 +3,7 @@ import type {
   Checkpoint,
   CheckpointPart,
   CheckpointStore,
+  ClaimOptions,
   UploadState,
   UploadStatePatch,
 } from './checkpoint-store.js';
@@ -29,9 +30,17 @@ export class MemoryCheckpointStore implements CheckpointStore {
     return true;
   }
 
-  async claim(uploadKey: string, owner: string): Promise<Checkpoint | null> {
+  async claim(uploadKey: string, owner: string, options: ClaimOptions = {}): Promise<Checkpoint | null> {
     const entry = this.#entries.get(uploadKey);
     if (!entry) return null;
+    const lease = options.preparingLease;
+    if (lease && entry.state.destination === null) {
+      const since = entry.state.preparingSince;
+      if (since !== undefined && entry.owner !== owner && since + lease.leaseMs > lease.now) {
+        return snapshot(uploadKey, entry);
+      }
+      entry.state.preparingSince = lease.now;
+    }
     entry.owner = owner;
     return snapshot(uploadKey, entry);
   }
@@ -43,7 +52,10 @@ export class MemoryCheckpointStore implements CheckpointStore {
     options: { clearParts?: boolean } = {},
   ): Promise<void> {
     const entry = this.#owned(uploadKey, owner);
-    entry.state = { ...entry.state, ...structuredClone(patch) };
+    const { preparingSince, ...rest } = structuredClone(patch);
+    entry.state = { ...entry.state, ...rest };
+    if (preparingSince === null) delete entry.state.preparingSince;
+    else if (preparingSince !== undefined) entry.state.preparingSince = preparingSince;
     if (options.clearParts) entry.parts.clear();
   }
 

@@ -9,6 +9,7 @@ import {
 } from '@mediaferry/core';
 import { type BackoffOptions, backoffDelay, sleep } from './backoff.js';
 import type { BufferPool } from './buffer-pool.js';
+import { partCrc64 } from './part-crc.js';
 import { MAX_PARTS, type PartPlan, partAt, partCount } from './part-planner.js';
 
 /** A part read from the source into a pool buffer; the consumer releases `buffer` when done. */
@@ -35,6 +36,14 @@ export interface PartProducerOptions {
   backoff: BackoffOptions;
   onRead?: (bytes: number) => void;
   onRetry?: (err: unknown, attempt: number) => void;
+  /**
+   * Set when the source's identity cannot vouch for its bytes (it cannot seek, or it is a URL without
+   * validators): the recorded CRC-64 of every part in `done`. The producer then reads from byte 0 and
+   * never skips by reopening mid-stream; it checks each done part's bytes against its CRC, and after a
+   * failed read re-reads the prefix from byte 0 and checks it against the CRC of what it read before.
+   * A mismatch is `SourceChangedError` (details `{ recordedPart }` when a done part differs).
+   */
+  verifyCrcs?: ReadonlyMap<number, bigint>;
 }
 
 /** Smallest scratch area worth discarding into when skipping ahead in a non-seekable stream. */
@@ -54,6 +63,9 @@ function isRetryableRead(err: unknown): boolean {
 export class PartProducer {
   readonly #o: PartProducerOptions;
   #reader: SourceReader | null = null;
+  /** With `verifyCrcs`: CRC-64 of the source bytes [0, #prefixEnd) read so far, in order. */
+  #prefixCrc = 0n;
+  #prefixEnd = 0;
 
   constructor(options: PartProducerOptions) {
     this.#o = options;
@@ -70,6 +82,7 @@ export class PartProducer {
         const planned = partAt(plan, partNumber);
         const doneSize = done.get(partNumber);
         if (doneSize !== undefined) {
+          if (this.#o.verifyCrcs) await this.#verifyDone(partNumber, planned.offset, doneSize);
           if (count === null && doneSize < planned.size) return; // it was the stream's last part
           continue;
         }
@@ -120,6 +133,10 @@ export class PartProducer {
         const reader = await this.#readerAt(offset + filled, target.subarray(filled));
         const n = await reader.read(target.subarray(filled), signal);
         if (n === 0) break;
+        if (this.#o.verifyCrcs) {
+          this.#prefixCrc = await partCrc64(target.subarray(filled, filled + n), this.#prefixCrc);
+          this.#prefixEnd = offset + filled + n;
+        }
         filled += n;
         failures = 0; // bounded by consecutive failures without progress
         this.#o.onRead?.(n);
@@ -140,6 +157,7 @@ export class PartProducer {
     const { source, signal, fingerprint, seekable } = this.#o;
     let reader = this.#reader;
     if (reader && reader.position === position) return reader;
+    if (this.#o.verifyCrcs) return await this.#reopenVerified(position, scratch);
     if (reader && !seekable && reader.position < position) {
       // Skipping forward in a stream that cannot seek: reading on is cheaper than starting over.
       const area = scratch.length >= DISCARD_CHUNK ? scratch : new Uint8Array(DISCARD_CHUNK);
@@ -156,6 +174,55 @@ export class PartProducer {
     await this.close();
     reader = await source.open({ start: position, expectedFingerprint: fingerprint, signal });
     this.#reader = reader;
+    return reader;
+  }
+
+  /** Reads a part that is already on the server and checks its bytes against the recorded CRC. */
+  async #verifyDone(partNumber: number, offset: number, size: number): Promise<void> {
+    const { pool, signal } = this.#o;
+    const buffer = await pool.acquire(size, signal);
+    try {
+      const filled = await this.#fill(buffer.subarray(0, size), offset);
+      const crc = filled === size ? await partCrc64(buffer.subarray(0, size)) : null;
+      if (crc !== this.#o.verifyCrcs!.get(partNumber)) {
+        throw new SourceChangedError(
+          `source bytes of part ${partNumber} differ from the ones uploaded before (no validator vouches for the content)`,
+          { details: { recordedPart: partNumber } },
+        );
+      }
+    } finally {
+      pool.release(buffer);
+    }
+  }
+
+  /**
+   * A new reader at `position` for a source whose identity cannot vouch for its bytes: reopens at 0
+   * and reads the prefix again, which must have the CRC of the bytes read before, so a reopen can never
+   * splice two different responses.
+   */
+  async #reopenVerified(position: number, scratch: Uint8Array): Promise<SourceReader> {
+    const { source, signal, fingerprint } = this.#o;
+    await this.close();
+    const reader = await source.open({ start: 0, expectedFingerprint: fingerprint, signal });
+    this.#reader = reader;
+    if (position === 0) return reader;
+    if (position !== this.#prefixEnd)
+      throw new Error(`producer at ${position}, prefix read to ${this.#prefixEnd}`);
+    const area = scratch.length >= DISCARD_CHUNK ? scratch : new Uint8Array(DISCARD_CHUNK);
+    let crc = 0n;
+    while (reader.position < position) {
+      const n = await reader.read(
+        area.subarray(0, Math.min(area.length, position - reader.position)),
+        signal,
+      );
+      if (n === 0) break;
+      crc = await partCrc64(area.subarray(0, n), crc);
+    }
+    if (reader.position !== position || crc !== this.#prefixCrc) {
+      throw new SourceChangedError(
+        `source changed while reading it: the first ${position} bytes read again differ (no validator vouches for the content)`,
+      );
+    }
     return reader;
   }
 }

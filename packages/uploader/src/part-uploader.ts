@@ -69,6 +69,8 @@ export interface RetryOptions {
   maxAttempts: number;
   /** Deadline of one attempt. */
   timeoutMs: number;
+  /** Part uploads only: slowest acceptable rate, adding `bytes / minBytesPerSecond` to `timeoutMs`. */
+  minBytesPerSecond?: number;
   backoff: BackoffOptions;
   /** Called before each retry's wait. */
   onRetry?: (reason: RetryReason, err: unknown, attempt: number, delayMs: number) => void;
@@ -130,6 +132,8 @@ export interface PartUploadOutcome {
  */
 export async function uploadPartWithRetry(options: PartUploadOptions): Promise<PartUploadOutcome> {
   const { target, uploadId, partNumber, body } = options;
+  const rate = options.minBytesPerSecond;
+  const timeoutMs = options.timeoutMs + (rate ? Math.ceil((body.byteLength * 1000) / rate) : 0);
   return await withRetries(
     `part ${partNumber}`,
     async (signal, attempts) => {
@@ -140,6 +144,6 @@ export async function uploadPartWithRetry(options: PartUploadOptions): Promise<P
       await options.verify?.(part);
       return { part, attempts };
     },
-    options,
+    { ...options, timeoutMs },
   );
 }

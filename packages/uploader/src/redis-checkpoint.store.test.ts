@@ -1,4 +1,5 @@
-import { type RedisServer, startRedisServer } from '@mediaferry/testkit';
+import { NetworkError } from '@mediaferry/core';
+import { freePort, type RedisServer, startRedisServer } from '@mediaferry/testkit';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisCheckpointStore } from './redis-checkpoint.store.js';
@@ -26,6 +27,32 @@ describe('RedisCheckpointStore specifics', () => {
       await redis.expire('ttl-test:k', 5);
       await store.update('k', 'a', { uploadId: 'U' });
       expect(await redis.ttl('ttl-test:k')).toBeGreaterThan(50);
+    } finally {
+      redis.disconnect();
+    }
+  });
+
+  it('keeps an idle checkpoint 15 days by default (at least as long as a failed job can be retried)', async () => {
+    const redis = new Redis(server.url);
+    try {
+      await new RedisCheckpointStore({ redis, prefix: 'ttl-default:' }).create('k', 'a', sampleState());
+      expect(await redis.ttl('ttl-default:k')).toBeGreaterThan(15 * 24 * 3600 - 60);
+    } finally {
+      redis.disconnect();
+    }
+  });
+
+  it('fails with a retryable NetworkError while Redis is unreachable', async () => {
+    const redis = new Redis(`redis://127.0.0.1:${await freePort()}`, {
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+      lazyConnect: true,
+    });
+    redis.on('error', () => {});
+    try {
+      const err = await new RedisCheckpointStore({ redis }).get('k').catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(NetworkError);
+      expect((err as NetworkError).retryable).toBe(true);
     } finally {
       redis.disconnect();
     }

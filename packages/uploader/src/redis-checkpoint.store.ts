@@ -1,9 +1,10 @@
-import { OwnershipLostError } from '@mediaferry/core';
+import { isRetryableNetworkCode, MediaferryError, NetworkError, OwnershipLostError } from '@mediaferry/core';
 import type { Redis } from 'ioredis';
 import type {
   Checkpoint,
   CheckpointPart,
   CheckpointStore,
+  ClaimOptions,
   UploadState,
   UploadStatePatch,
 } from './checkpoint-store.js';
@@ -14,13 +15,20 @@ export interface RedisCheckpointStoreOptions {
   redis: Redis;
   /** Key prefix; one hash per upload at `<prefix><uploadKey>`. @defaultValue `mediaferry:checkpoint:` */
   prefix?: string;
-  /** Expiry of an idle checkpoint, refreshed by every write. @defaultValue 604800 (7 days) */
+  /**
+   * Expiry of an idle checkpoint, refreshed by every write. Keep it at least as long as a failed job
+   * can still be retried (the job records' `finishedTtlSeconds`, 14 days): a retry that finds no
+   * checkpoint creates a second media and never aborts the first upload.
+   * @defaultValue 1296000 (15 days)
+   */
   ttlSeconds?: number;
 }
 
 /*
- * One hash per upload: `owner`, `state` (immutable JSON), `destination` (JSON), `uploadId`, and one
- * `p:<partNumber>` field per completed part. Every conditional write is a Lua script, so "record this
+ * One hash per upload: `owner`, `state` (immutable JSON), `destination` (JSON), `uploadId`,
+ * `preparingSince` (ms, while the destination is being created), `streamParts` (a stream's part count once
+ * its end was seen), and one `p:<partNumber>` field per
+ * completed part. Every conditional write is a Lua script, so "record this
  * part only if I still own the upload" is atomic; parts land in any order without read-modify-write.
  * JSON is never decoded in Lua (cjson would round large sizes to 14 digits).
  */
@@ -33,8 +41,17 @@ end
 redis.call('EXPIRE', KEYS[1], ARGV[3])
 return 1`;
 
+// ARGV: owner, ttl, now ('' = no preparing lease), leaseMs.
 const CLAIM = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+if ARGV[3] ~= '' and redis.call('HEXISTS', KEYS[1], 'destination') == 0 then
+  local since = redis.call('HGET', KEYS[1], 'preparingSince')
+  if since and redis.call('HGET', KEYS[1], 'owner') ~= ARGV[1]
+    and tonumber(since) + tonumber(ARGV[4]) > tonumber(ARGV[3]) then
+    return redis.call('HGETALL', KEYS[1])
+  end
+  redis.call('HSET', KEYS[1], 'preparingSince', ARGV[3])
+end
 redis.call('HSET', KEYS[1], 'owner', ARGV[1])
 redis.call('EXPIRE', KEYS[1], ARGV[2])
 return redis.call('HGETALL', KEYS[1])`;
@@ -71,7 +88,13 @@ interface Scripts {
     ttl: number,
     ...fields: string[]
   ): Promise<number>;
-  mfCheckpointClaim(key: string, owner: string, ttl: number): Promise<string[] | null>;
+  mfCheckpointClaim(
+    key: string,
+    owner: string,
+    ttl: number,
+    now: string,
+    leaseMs: string,
+  ): Promise<string[] | null>;
   mfCheckpointUpdate(
     key: string,
     owner: string,
@@ -91,6 +114,27 @@ interface Scripts {
 
 const defined = new WeakSet<Redis>();
 
+/**
+ * Redis unreachable → a typed, retryable NetworkError (a job attempt fails cleanly instead of with
+ * a bare ioredis error); anything else is passed on.
+ */
+async function typed<T>(call: Promise<T>): Promise<T> {
+  try {
+    return await call;
+  } catch (err) {
+    if (err instanceof MediaferryError || !(err instanceof Error)) throw err;
+    const connection =
+      err.name === 'MaxRetriesPerRequestError' ||
+      isRetryableNetworkCode((err as { code?: unknown }).code) ||
+      /Connection is closed|Stream isn't writeable|Command timed out|connect E[A-Z]+/i.test(err.message);
+    if (!connection) throw err;
+    throw new NetworkError(`checkpoint store unavailable: ${err.message}`, {
+      cause: err,
+      details: { component: 'checkpoint-store' },
+    });
+  }
+}
+
 /** Checkpoints in Redis, shared by every worker: any of them can resume any upload. */
 export class RedisCheckpointStore implements CheckpointStore {
   readonly #redis: Redis & Scripts;
@@ -109,30 +153,45 @@ export class RedisCheckpointStore implements CheckpointStore {
     }
     this.#redis = redis as Redis & Scripts;
     this.#prefix = options.prefix ?? 'mediaferry:checkpoint:';
-    this.#ttl = options.ttlSeconds ?? 7 * 24 * 3600;
+    this.#ttl = options.ttlSeconds ?? 15 * 24 * 3600;
   }
 
   async get(uploadKey: string): Promise<Checkpoint | null> {
-    const fields = await this.#redis.hgetall(this.#key(uploadKey));
+    const fields = await typed(this.#redis.hgetall(this.#key(uploadKey)));
     return Object.keys(fields).length === 0 ? null : decode(uploadKey, fields);
   }
 
   async create(uploadKey: string, owner: string, state: UploadState): Promise<boolean> {
-    const { destination, uploadId, ...fixed } = pickState(state);
+    const { destination, uploadId, preparingSince, streamParts, ...fixed } = pickState(state);
     const key = this.#key(uploadKey);
     const fields = [
       'destination',
       destination ? JSON.stringify(destination) : '',
       'uploadId',
       uploadId ?? '',
+      'preparingSince',
+      preparingSince === undefined ? '' : String(preparingSince),
+      'streamParts',
+      streamParts === undefined ? '' : String(streamParts),
     ];
     return (
-      (await this.#redis.mfCheckpointCreate(key, owner, JSON.stringify(fixed), this.#ttl, ...fields)) === 1
+      (await typed(
+        this.#redis.mfCheckpointCreate(key, owner, JSON.stringify(fixed), this.#ttl, ...fields),
+      )) === 1
     );
   }
 
-  async claim(uploadKey: string, owner: string): Promise<Checkpoint | null> {
-    const flat = await this.#redis.mfCheckpointClaim(this.#key(uploadKey), owner, this.#ttl);
+  async claim(uploadKey: string, owner: string, options: ClaimOptions = {}): Promise<Checkpoint | null> {
+    const lease = options.preparingLease;
+    const flat = await typed(
+      this.#redis.mfCheckpointClaim(
+        this.#key(uploadKey),
+        owner,
+        this.#ttl,
+        lease ? String(lease.now) : '',
+        lease ? String(lease.leaseMs) : '0',
+      ),
+    );
     if (!flat) return null;
     const fields: Record<string, string> = {};
     for (let i = 0; i + 1 < flat.length; i += 2) fields[flat[i]!] = flat[i + 1]!;
@@ -149,31 +208,32 @@ export class RedisCheckpointStore implements CheckpointStore {
     if (patch.destination !== undefined)
       args.push('destination', patch.destination ? JSON.stringify(patch.destination) : '');
     if (patch.uploadId !== undefined) args.push('uploadId', patch.uploadId ?? '');
+    if (patch.streamParts !== undefined) args.push('streamParts', String(patch.streamParts));
+    if (patch.preparingSince !== undefined)
+      args.push('preparingSince', patch.preparingSince === null ? '' : String(patch.preparingSince));
     const key = this.#key(uploadKey);
-    const ok = await this.#redis.mfCheckpointUpdate(
-      key,
-      owner,
-      this.#ttl,
-      options.clearParts ? '1' : '0',
-      ...args,
+    const ok = await typed(
+      this.#redis.mfCheckpointUpdate(key, owner, this.#ttl, options.clearParts ? '1' : '0', ...args),
     );
     if (ok !== 1) throw await this.#lost(uploadKey);
   }
 
   async recordPart(uploadKey: string, owner: string, part: CheckpointPart): Promise<void> {
     const value = JSON.stringify(part);
-    const ok = await this.#redis.mfCheckpointRecordPart(
-      this.#key(uploadKey),
-      owner,
-      this.#ttl,
-      `p:${part.partNumber}`,
-      value,
+    const ok = await typed(
+      this.#redis.mfCheckpointRecordPart(
+        this.#key(uploadKey),
+        owner,
+        this.#ttl,
+        `p:${part.partNumber}`,
+        value,
+      ),
     );
     if (ok !== 1) throw await this.#lost(uploadKey);
   }
 
   async assertOwner(uploadKey: string, owner: string): Promise<void> {
-    const current = await this.#redis.hget(this.#key(uploadKey), 'owner');
+    const current = await typed(this.#redis.hget(this.#key(uploadKey), 'owner'));
     if (current !== owner) throw await this.#lost(uploadKey);
   }
 
@@ -181,8 +241,8 @@ export class RedisCheckpointStore implements CheckpointStore {
     const key = this.#key(uploadKey);
     const n =
       owner === undefined
-        ? await this.#redis.del(key)
-        : await this.#redis.mfCheckpointDeleteOwned(key, owner);
+        ? await typed(this.#redis.del(key))
+        : await typed(this.#redis.mfCheckpointDeleteOwned(key, owner));
     return n === 1;
   }
 
@@ -191,7 +251,7 @@ export class RedisCheckpointStore implements CheckpointStore {
   }
 
   async #lost(uploadKey: string): Promise<OwnershipLostError> {
-    const exists = await this.#redis.exists(this.#key(uploadKey));
+    const exists = await typed(this.#redis.exists(this.#key(uploadKey)));
     return new OwnershipLostError(
       exists
         ? `checkpoint ${uploadKey} was claimed by another engine`
@@ -211,6 +271,8 @@ function decode(uploadKey: string, fields: Record<string, string>): Checkpoint {
     ...fixed,
     destination: fields.destination ? JSON.parse(fields.destination) : null,
     uploadId: fields.uploadId || null,
+    ...(fields.preparingSince ? { preparingSince: Number(fields.preparingSince) } : {}),
+    ...(fields.streamParts ? { streamParts: Number(fields.streamParts) } : {}),
     uploadKey,
     owner: fields.owner ?? '',
     parts,

@@ -70,13 +70,13 @@ export function reconcile(
 
 /**
  * Whether `parts` (ascending) are the complete object: all planned parts for a known size; for a stream,
- * 1..n contiguous and ending in a short part (a stream that ended on a boundary cannot be told apart
- * from one that has more, so it is not considered complete).
+ * 1..n contiguous and either `streamParts` of them (its end was seen and recorded) or ending in a short
+ * part (a stream that ended on a boundary cannot be told apart from one that has more by its parts).
  */
-export function coversSource(plan: PartPlan, parts: CheckpointPart[]): boolean {
+export function coversSource(plan: PartPlan, parts: CheckpointPart[], streamParts?: number): boolean {
   if (parts.length === 0) return false;
   for (let i = 0; i < parts.length; i++) if (parts[i]!.partNumber !== i + 1) return false;
-  const count = partCount(plan);
+  const count = partCount(plan) ?? streamParts ?? null;
   if (count !== null) return parts.length === count;
   const last = parts[parts.length - 1]!;
   return last.size < partAt(plan, last.partNumber).size;

@@ -32,8 +32,24 @@ export interface UploadEngineOptions {
   maxSourceBytes?: number;
   /** Attempts per part (first + retries), and per source read without progress. @defaultValue 6 */
   maxPartAttempts?: number;
-  /** Deadline of one part upload attempt. @defaultValue 300000 */
+  /**
+   * Deadline of one attempt of a storage operation; a part upload gets `size / minPartBytesPerSecond`
+   * on top, since sending its body counts. @defaultValue 300000
+   */
   partTimeoutMs?: number;
+  /**
+   * Slowest acceptable upload rate of one part (bytes per second), which stretches its deadline: 8 MiB
+   * parts get 64 s more, the 5 GiB parts of a 48 TiB source 11.4 h. Keep the storage client's own
+   * request timeout in line (`OssClientOptions.minBytesPerSecond`, same default).
+   * @defaultValue 131072 (128 KiB/s)
+   */
+  minPartBytesPerSecond?: number;
+  /**
+   * How long a run creating the destination (the VOD media) holds other runs of the same upload off;
+   * they wait for the destination instead of creating a second media. A run slower than this loses the
+   * upload to the next one and deletes the media it created. @defaultValue 120000
+   */
+  prepareLeaseMs?: number;
   /** Retry backoff (equal jitter, doubling). @defaultValue `{ baseMs: 200, maxMs: 20000 }` */
   backoff?: BackoffOptions;
   /** Identity of this engine in checkpoint owner tokens (each run adds a random suffix). @defaultValue random UUID */

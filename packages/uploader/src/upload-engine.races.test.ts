@@ -150,11 +150,18 @@ describe('UploadEngine: concurrent engines, cancel, vanished uploads', () => {
     await fx.emu.admin.delayResponses({ ms: 30, operation: 'UploadPart' });
     const canceller = fx.engine();
     let cancel: Promise<void> | undefined;
+    let seen: Checkpoint | null = null;
     const running = fx
       .engine({
         events: {
           onPartUploaded: () => {
-            cancel ??= canceller.cancel('job-cancel', fx.vodTarget({ type: 'video', title }));
+            cancel ??= fx
+              .store()
+              .get('job-cancel')
+              .then((cp) => {
+                seen = cp;
+                return canceller.cancel('job-cancel', fx.vodTarget({ type: 'video', title }));
+              });
           },
         },
       })
@@ -170,9 +177,11 @@ describe('UploadEngine: concurrent engines, cancel, vanished uploads', () => {
     await cancel;
     expect(outcome).toBeInstanceOf(OwnershipLostError);
     expect(await fx.store().get('job-cancel')).toBeNull();
-    const media = (await fx.emu.admin.listMedia()).find((m) => m.title === title)!;
-    const left = (await fx.emu.admin.listUploads(media.bucket)).filter((u) => u.key === media.key);
-    expect(left).toEqual([]);
+    // The media, its file and its multipart upload are deleted (DeleteVideo).
+    expect((await fx.emu.admin.listMedia()).filter((m) => m.title === title)).toEqual([]);
+    const cp = seen as Checkpoint | null;
+    const left = await fx.emu.admin.listUploads(cp!.destination!.bucket);
+    expect(left.filter((u) => u.uploadId === cp!.uploadId)).toEqual([]);
     // Nothing to cancel twice.
     await canceller.cancel('job-cancel', fx.vodTarget());
   });
@@ -193,5 +202,27 @@ describe('UploadEngine: concurrent engines, cancel, vanished uploads', () => {
     const uploads = await fx.emu.admin.listUploads(cp.destination!.bucket);
     expect(uploads.map((u) => u.uploadId)).not.toContain(cp.uploadId);
     expect((await fx.emu.admin.listMedia()).filter((m) => m.title === title)).toHaveLength(1);
+  });
+
+  it('starts over within the run when its multipart upload vanishes mid-transfer', async () => {
+    const file = await fx.writeFile(3 * MiB);
+    const key = `dir/vanish-${Date.now()}.mp4`;
+    await fx.emu.admin.delayResponses({ ms: 10, operation: 'UploadPart' });
+    let vanished: Promise<void> | undefined;
+    const result = await fx
+      .engine({
+        events: {
+          onPartUploaded: () => {
+            // An OSS lifecycle rule (or an operator) aborts the incomplete upload.
+            vanished ??= fx
+              .store()
+              .get('job-vanish')
+              .then((cp) => fx.ossTarget(key).abort(cp!.uploadId!));
+          },
+        },
+      })
+      .run({ uploadKey: 'job-vanish', source: fx.fileSource(file.path), target: fx.ossTarget(key) });
+    await vanished;
+    expect((await fx.readBack(result.destination.bucket, key)).md5).toBe(md5(file.data));
   });
 });

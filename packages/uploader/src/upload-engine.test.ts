@@ -1,4 +1,4 @@
-import { AbortError } from '@mediaferry/core';
+import { AbortError, TimeoutError } from '@mediaferry/core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { RetryReason } from './part-uploader.js';
 import type { UploadProgress } from './progress-meter.js';
@@ -184,5 +184,19 @@ describe('UploadEngine (file → VOD)', () => {
     expect((await fx.readBack(result.destination.bucket, result.destination.objectKey)).md5).toBe(
       md5(file.data),
     );
+  });
+
+  it('stretches a part attempt’s deadline by its size at the slowest acceptable rate', async () => {
+    const file = await fx.writeFile(256 * KiB);
+    await fx.emu.admin.delayResponses({ ms: 700, operation: 'UploadPart' });
+    const run = (minPartBytesPerSecond: number) =>
+      fx.engine({ partTimeoutMs: 400, minPartBytesPerSecond, maxPartAttempts: 1 }).run({
+        uploadKey: `job-stretch-${minPartBytesPerSecond}`,
+        source: fx.fileSource(file.path),
+        target: fx.ossTarget(),
+      });
+    // 128 KiB parts: 400 ms + 1 s at 128 KiB/s covers the 700 ms round trip; 400 ms + ~0 does not.
+    expect((await run(128 * KiB)).size).toBe(file.data.length);
+    await expect(run(1024 ** 3)).rejects.toBeInstanceOf(TimeoutError);
   });
 });

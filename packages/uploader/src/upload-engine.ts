@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { NoSuchUploadError, type StorageTarget, throwIfAborted, ValidationError } from '@mediaferry/core';
+import { type StorageTarget, throwIfAborted, ValidationError } from '@mediaferry/core';
+import { abortableStore } from './abortable-store.js';
 import { DEFAULT_BACKOFF } from './backoff.js';
 import { withRetries } from './part-uploader.js';
+import { cleanUpUpload } from './upload-cleanup.js';
 import type { UploadEngineOptions, UploadRequest, UploadResult } from './upload-engine.options.js';
 import { type EngineSettings, UploadRun } from './upload-run.js';
 
@@ -19,6 +21,8 @@ export class UploadEngine {
     if (!Number.isInteger(parallelism) || parallelism < 1 || parallelism > 64) {
       throw new ValidationError(`parallelism must be an integer in [1, 64], got ${parallelism}`);
     }
+    const minRate = options.minPartBytesPerSecond ?? 128 * 1024;
+    if (!(minRate > 0)) throw new ValidationError(`minPartBytesPerSecond must be positive, got ${minRate}`);
     const maxPartAttempts = options.maxPartAttempts ?? 6;
     if (!Number.isInteger(maxPartAttempts) || maxPartAttempts < 1) {
       throw new ValidationError(`maxPartAttempts must be a positive integer, got ${maxPartAttempts}`);
@@ -30,6 +34,8 @@ export class UploadEngine {
       maxSourceBytes: options.maxSourceBytes ?? 5 * 1024 ** 3,
       maxPartAttempts,
       partTimeoutMs: options.partTimeoutMs ?? 300_000,
+      minPartBytesPerSecond: minRate,
+      prepareLeaseMs: options.prepareLeaseMs ?? 120_000,
       backoff: options.backoff ?? DEFAULT_BACKOFF,
       ownerId: options.ownerId ?? randomUUID(),
       progressIntervalMs: options.progressIntervalMs ?? 1000,
@@ -51,43 +57,34 @@ export class UploadEngine {
 
   /**
    * Cancels an upload wherever it runs: claims the checkpoint (a running engine stops at its next
-   * checkpoint write with OwnershipLostError), aborts the multipart upload, then deletes the checkpoint.
-   * If aborting fails the checkpoint stays claimed by the cancel, so calling cancel again finishes it.
+   * checkpoint write with OwnershipLostError, and one that completed meanwhile reports
+   * OwnershipLostError rather than success), reattaches for cleanup only (never creating a media),
+   * aborts the multipart upload, deletes what the upload created (`StorageTarget.discard`: the VOD
+   * video/audio media; a plain OSS object only when its CRC-64 proves it is this upload's, i.e. it
+   * completed despite the cancel), then deletes the checkpoint. VOD image/attached media are not
+   * deleted, and their multipart upload cannot be aborted from a target that did not create it. If a
+   * step fails the checkpoint stays claimed by the cancel, so calling cancel again finishes it.
    * Nothing to do when there is no checkpoint.
    */
   async cancel(uploadKey: string, target: StorageTarget, signal?: AbortSignal): Promise<void> {
     throwIfAborted(signal);
     const owner = `cancel:${this.#s.ownerId}:${randomUUID()}`;
-    const store = this.#s.store;
+    const store = signal ? abortableStore(this.#s.store, signal) : this.#s.store;
     const cp = await store.claim(uploadKey, owner);
     if (!cp) return;
-    const { uploadId, destination } = cp;
-    if (uploadId && destination) {
-      const retry = {
-        signal: signal ?? new AbortController().signal,
-        maxAttempts: this.#s.maxPartAttempts,
-        timeoutMs: this.#s.partTimeoutMs,
-        backoff: this.#s.backoff,
-      };
-      await withRetries(
-        'prepare for cancel',
-        (s) =>
-          target.prepare({
-            existing: destination,
-            fileName: cp.fileName,
-            contentType: cp.contentType,
-            size: cp.totalSize,
-            signal: s,
-          }),
-        retry,
-      );
-      try {
-        await withRetries('abort', (s) => target.abort(uploadId, s), retry);
-      } catch (err) {
-        if (!(err instanceof NoSuchUploadError)) throw err;
-      }
-    }
+    const retry = {
+      signal: signal ?? new AbortController().signal,
+      maxAttempts: this.#s.maxPartAttempts,
+      timeoutMs: this.#s.partTimeoutMs,
+      backoff: this.#s.backoff,
+    };
+    const log = this.#s.logger;
+    await cleanUpUpload(cp, target, {
+      retrying: (what, op) => withRetries(what, op, retry),
+      log: (level, fields, msg) => log?.[level]({ uploadKey, ...fields }, msg),
+      removeCreated: true,
+    });
     await store.delete(uploadKey, owner);
-    this.#s.logger?.info({ uploadKey, uploadId }, 'upload canceled');
+    log?.info({ uploadKey, uploadId: cp.uploadId }, 'upload canceled');
   }
 }

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { AbortError, SourceChangedError, SourceTooLargeError } from '@mediaferry/core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { MIN_PART_SIZE } from './part-planner.js';
+import { delegateTarget } from './test-support/delegate-target.js';
 import { abortAfterBytes, EngineFixture, KiB, MiB, md5 } from './test-support/engine-fixture.js';
 
 /** URL sources (real HTTP servers that misbehave) through the engine into the emulator. */
@@ -134,5 +135,35 @@ describe('UploadEngine with URL sources', () => {
       .run({ uploadKey: 'url-too-large', source: fx.urlSource(server.url), target: fx.ossTarget() });
     await expect(run).rejects.toBeInstanceOf(SourceTooLargeError);
     expect(await fx.store().get('url-too-large')).toBeNull();
+  });
+
+  it('knows a stream that ended on a part boundary is complete when it resumes after complete', async () => {
+    const data = randomBytes(4 * PART);
+    const server = await fx.mediaServer(data);
+    server.chunked = true;
+    const key = 'dir/boundary.mp4';
+    const real = fx.ossTarget(key);
+    // The worker dies between CompleteMultipartUpload and dropping the checkpoint.
+    const ac = new AbortController();
+    const dying = delegateTarget(real, {
+      complete: async (uploadId, parts, signal) => {
+        const done = await real.complete(uploadId, parts, signal);
+        ac.abort(new Error('worker died'));
+        return done;
+      },
+    });
+    const first = fx
+      .engine()
+      .run({ uploadKey: 'url-boundary', source: fx.urlSource(server.url), target: dying, signal: ac.signal });
+    await expect(first).rejects.toBeInstanceOf(AbortError);
+    expect((await fx.store().get('url-boundary'))?.streamParts).toBe(4);
+    const result = await fx
+      .engine()
+      .run({ uploadKey: 'url-boundary', source: fx.urlSource(server.url), target: fx.ossTarget(key) });
+    expect({ uploaded: result.uploadedBytes, skipped: result.skippedBytes }).toEqual({
+      uploaded: 0,
+      skipped: data.length,
+    });
+    expect((await fx.readBack(result.destination.bucket, key)).md5).toBe(md5(data));
   });
 });

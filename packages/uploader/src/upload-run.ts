@@ -11,14 +11,18 @@ import {
   throwIfAborted,
   type UploadDestination,
 } from '@mediaferry/core';
+import { abortableStore } from './abortable-store.js';
 import type { BackoffOptions } from './backoff.js';
+import { claimOrCreate } from './checkpoint-claim.js';
 import type { Checkpoint, CheckpointPart, CheckpointStore } from './checkpoint-store.js';
-import { type PartPlan, partCount, planParts } from './part-planner.js';
+import { partCount, planParts } from './part-planner.js';
 import type { RetryOptions, RetryReason } from './part-uploader.js';
 import { withRetries } from './part-uploader.js';
 import { ProgressMeter } from './progress-meter.js';
 import { combineCrc, coversSource, reconcile } from './resume.js';
+import { needsContentCheck, sameSource } from './source-identity.js';
 import { transferParts } from './transfer.js';
+import { cleanUpUpload } from './upload-cleanup.js';
 import type {
   EngineEventListener,
   EngineLogger,
@@ -34,6 +38,8 @@ export interface EngineSettings {
   maxSourceBytes: number;
   maxPartAttempts: number;
   partTimeoutMs: number;
+  minPartBytesPerSecond: number;
+  prepareLeaseMs: number;
   backoff: BackoffOptions;
   ownerId: string;
   progressIntervalMs: number;
@@ -50,28 +56,51 @@ export class UploadRun {
   readonly #s: EngineSettings;
   readonly #req: UploadRequest;
   readonly #signal: AbortSignal;
+  /** The checkpoint store, every call of it ending when the run's signal aborts. */
+  readonly #store: CheckpointStore;
   /** This run's owner token: the engine id plus a random suffix, so two runs never share one. */
   readonly #owner: string;
   #partRetries = 0;
   #uploadedBytes = 0;
+  /** The transfer started over from byte 0 once already (see `#restartFromZero`). */
+  #restarted = false;
 
   constructor(settings: EngineSettings, request: UploadRequest) {
     this.#s = settings;
     this.#req = request;
     this.#signal = request.signal ?? new AbortController().signal;
+    this.#store = abortableStore(settings.store, this.#signal);
     this.#owner = `${settings.ownerId}:${randomUUID()}`;
   }
 
   async execute(): Promise<UploadResult> {
     const { source, target, uploadKey } = this.#req;
-    const store = this.#s.store;
+    const store = this.#store;
     const signal = this.#signal;
     throwIfAborted(signal);
     const stat = await source.stat(signal);
-    let cp = await this.#claimOrCreate(stat);
+    let cp = await claimOrCreate({
+      store,
+      uploadKey,
+      owner: this.#owner,
+      leaseMs: this.#s.prepareLeaseMs,
+      signal,
+      now: this.#s.now,
+      initial: (now) => ({
+        fingerprint: stat.fingerprint,
+        totalSize: stat.size,
+        fileName: stat.fileName,
+        contentType: stat.contentType,
+        plan: planParts(stat.size, { partSize: this.#s.partSize, maxSourceBytes: this.#s.maxSourceBytes }),
+        destination: null,
+        uploadId: null,
+        createdAt: now,
+      }),
+      log: (level, fields, msg) => this.#log(level, fields, msg),
+    });
     const resumed = cp.resumed;
-    if (resumed && (cp.fingerprint !== stat.fingerprint || cp.totalSize !== stat.size)) {
-      await this.#discard(cp, false);
+    if (resumed && !sameSource(cp, stat)) {
+      await this.#discard(cp);
       throw new SourceChangedError(`source changed since the upload started (${source.description})`);
     }
 
@@ -83,9 +112,22 @@ export class UploadRun {
         size: cp.totalSize,
         signal: s,
       }),
-    );
+    ).catch((err: unknown) => {
+      // No media is being created any more: the next run need not wait for this one's lease. Not tied
+      // to the signal (a shutdown should release it too); owner-conditional, so harmless when lost.
+      if (!cp.destination)
+        this.#s.store.update(uploadKey, this.#owner, { preparingSince: null }).catch(() => {});
+      throw err;
+    });
     if (!cp.destination) {
-      await store.update(uploadKey, this.#owner, { destination });
+      try {
+        await store.update(uploadKey, this.#owner, { destination, preparingSince: null });
+      } catch (err) {
+        // Slower than the preparing lease (or canceled): the upload is not ours any more, so nobody
+        // would ever use or delete the media just created. Not tied to the signal (a cancel aborts it).
+        if (err instanceof OwnershipLostError) await this.#req.target.discard?.(destination).catch(() => {});
+        throw err;
+      }
       cp = { ...cp, destination };
     } else if (!sameObject(cp.destination, destination)) {
       // The target had to replace the media (e.g. VOD image credentials cannot be refreshed): the old
@@ -112,7 +154,7 @@ export class UploadRun {
         }
       } catch (err) {
         if (!(err instanceof NoSuchUploadError)) throw err;
-        const done = await this.#completedElsewhere(cp.plan, cp.parts, destination, resumed);
+        const done = await this.#completedElsewhere(cp, destination, resumed);
         if (done) return done;
         this.#log('warn', { uploadId }, 'multipart upload is gone; starting a new one for the same media');
         uploadId = null;
@@ -136,8 +178,15 @@ export class UploadRun {
     meter.start();
     try {
       const parts = new Map(kept.map((p) => [p.partNumber, p]));
-      if (!coversSource(cp.plan, kept)) await this.#transfer(cp, stat, uploadId, parts, meter);
+      if (!coversSource(cp.plan, kept, cp.streamParts)) {
+        uploadId = await this.#transfer(cp, stat, uploadId, parts, meter);
+      }
       const ordered = [...parts.values()].sort((a, b) => a.partNumber - b.partNumber);
+      if (cp.plan.kind === 'growing' && !coversSource(cp.plan, ordered, cp.streamParts)) {
+        // The stream ended exactly on a part boundary: record its end, or a resume after a crash
+        // between complete and dropping the checkpoint could not tell the object is complete.
+        await this.#store.update(uploadKey, this.#owner, { streamParts: ordered.length });
+      }
       const size = ordered.reduce((n, p) => n + p.size, 0);
       meter.setTotals(size, ordered.length);
       const result = await this.#complete(uploadId, ordered, destination, resumed, skippedBytes);
@@ -147,36 +196,11 @@ export class UploadRun {
     }
   }
 
-  /** Claims the checkpoint (this run becomes the owner) or creates it. */
-  async #claimOrCreate(stat: SourceStat): Promise<Checkpoint & { resumed: boolean }> {
-    const { uploadKey } = this.#req;
-    const store = this.#s.store;
-    const existing = await store.claim(uploadKey, this.#owner);
-    if (existing) return { ...existing, resumed: true };
-    const state = {
-      fingerprint: stat.fingerprint,
-      totalSize: stat.size,
-      fileName: stat.fileName,
-      contentType: stat.contentType,
-      plan: planParts(stat.size, { partSize: this.#s.partSize, maxSourceBytes: this.#s.maxSourceBytes }),
-      destination: null,
-      uploadId: null,
-      createdAt: this.#s.now(),
-    };
-    if (await store.create(uploadKey, this.#owner, state)) {
-      return { ...state, uploadKey, owner: this.#owner, parts: [], resumed: false };
-    }
-    // Another engine created it a moment ago: take it over like any resume.
-    const raced = await store.claim(uploadKey, this.#owner);
-    if (!raced) throw new OwnershipLostError(`checkpoint ${uploadKey} vanished while starting`);
-    return { ...raced, resumed: true };
-  }
-
   async #newMultipart(): Promise<string> {
     const { target, uploadKey } = this.#req;
     const uploadId = await this.#retrying('init multipart', (s) => target.initMultipart(s));
     try {
-      await this.#s.store.update(uploadKey, this.#owner, { uploadId }, { clearParts: true });
+      await this.#store.update(uploadKey, this.#owner, { uploadId }, { clearParts: true });
     } catch (err) {
       // Nobody else knows this upload id: abort it rather than leave it behind.
       await target.abort(uploadId).catch(() => {});
@@ -191,20 +215,21 @@ export class UploadRun {
     uploadId: string,
     parts: Map<number, CheckpointPart>,
     meter: ProgressMeter,
-  ): Promise<void> {
+  ): Promise<string> {
     const { uploadKey } = this.#req;
     try {
       await transferParts({
         ...this.#retryOptions(this.#signal),
         source: this.#req.source,
         target: this.#req.target,
-        store: this.#s.store,
+        store: this.#store,
         uploadKey,
         owner: this.#owner,
         uploadId,
         plan: cp.plan,
         fingerprint: cp.fingerprint,
         seekable: stat.seekable,
+        verifyContent: needsContentCheck(cp.fingerprint, stat),
         parallelism: this.#s.parallelism,
         parts,
         meter,
@@ -213,20 +238,56 @@ export class UploadRun {
           this.#uploadedBytes += bytes;
         },
       });
+      return uploadId;
     } catch (err) {
       if (this.#signal.aborted) throw new AbortError('upload aborted', { cause: this.#signal.reason });
+      // Canceled or taken over (checkpoint gone or claimed) explains any failure: a vanished upload, a
+      // deleted media's revoked credential... → OwnershipLostError. Otherwise the upload vanished or was
+      // completed by a competing engine, which the next attempt sorts out on resume.
+      if (!(err instanceof OwnershipLostError)) {
+        await this.#store.assertOwner(uploadKey, this.#owner).catch((e: unknown) => {
+          if (e instanceof OwnershipLostError) throw e;
+        });
+      }
+      if (err instanceof SourceChangedError && err.details?.recordedPart !== undefined && !this.#restarted) {
+        // A source without a validator gave other bytes than the parts kept from an earlier attempt:
+        // those parts are void, the content as it is now is not. Start again from byte 0 (same media).
+        return await this.#restartFromZero(cp, stat, uploadId, parts, meter);
+      }
+      if (err instanceof NoSuchUploadError && !this.#restarted) {
+        // Still ours, yet the upload vanished (an OSS lifecycle rule, an operator): its parts are gone.
+        // Start over now rather than spend a job attempt on it.
+        this.#log('warn', { uploadId }, 'multipart upload vanished mid-transfer');
+        return await this.#restartFromZero(cp, stat, uploadId, parts, meter);
+      }
       if (err instanceof SourceChangedError || err instanceof SourceTooLargeError) {
         // Can never succeed: drop the checkpoint and the multipart upload (the media stays).
-        await this.#discard({ ...cp, uploadId }, true);
+        await this.#discard({ ...cp, uploadId });
         throw err;
-      }
-      if (err instanceof NoSuchUploadError) {
-        // Canceled (the checkpoint is gone or claimed) → OwnershipLostError; otherwise the upload vanished
-        // or was completed by a competing engine, which the next attempt sorts out on resume.
-        await this.#s.store.assertOwner(uploadKey, this.#owner);
       }
       throw err;
     }
+  }
+
+  /**
+   * The parts kept from earlier attempts are void (the source gave other bytes): a new multipart upload
+   * into the same media, the old one aborted, and the whole source transferred again.
+   */
+  async #restartFromZero(
+    cp: Checkpoint,
+    stat: SourceStat,
+    oldUploadId: string,
+    parts: Map<number, CheckpointPart>,
+    meter: ProgressMeter,
+  ): Promise<string> {
+    this.#restarted = true;
+    this.#log('warn', { keptParts: parts.size }, 'the parts uploaded so far are void; starting over');
+    const uploadId = await this.#newMultipart();
+    await this.#req.target.abort(oldUploadId).catch(() => {});
+    // Negative: those parts no longer count as done (progress itself never goes backwards).
+    meter.skipped(-parts.size, -[...parts.values()].reduce((n, p) => n + p.size, 0));
+    parts.clear();
+    return await this.#transfer(cp, stat, uploadId, parts, meter);
   }
 
   async #complete(
@@ -239,11 +300,14 @@ export class UploadRun {
     const { target, uploadKey } = this.#req;
     const crc = combineCrc(ordered).toString();
     const size = ordered.reduce((n, p) => n + p.size, 0);
-    await this.#s.store.assertOwner(uploadKey, this.#owner);
     let completed: CompletedObject;
     try {
       const list = ordered.map(({ partNumber, etag, size: s }) => ({ partNumber, etag, size: s }));
-      completed = await this.#retrying('complete', (s) => target.complete(uploadId, list, s));
+      completed = await this.#retrying('complete', async (s) => {
+        // Before every attempt: a cancel may have claimed the upload during a long retry.
+        await this.#store.assertOwner(uploadKey, this.#owner);
+        return await target.complete(uploadId, list, s);
+      });
     } catch (err) {
       if (!(err instanceof NoSuchUploadError)) throw err;
       // Already completed (by us before a lost response, or by a competing engine): fine if it is ours.
@@ -265,12 +329,12 @@ export class UploadRun {
 
   /** NoSuchUpload on resume: success if the object is already complete and matches the checkpoint. */
   async #completedElsewhere(
-    plan: PartPlan,
-    recorded: CheckpointPart[],
+    cp: Checkpoint,
     destination: UploadDestination,
     resumed: boolean,
   ): Promise<UploadResult | null> {
-    if (!coversSource(plan, recorded)) return null;
+    const recorded = cp.parts;
+    if (!coversSource(cp.plan, recorded, cp.streamParts)) return null;
     const head = await this.#retrying('head', (s) => this.#req.target.head(s));
     const crc = combineCrc(recorded).toString();
     const size = recorded.reduce((n, p) => n + p.size, 0);
@@ -283,9 +347,21 @@ export class UploadRun {
     destination: UploadDestination,
     r: { size: number; crc: string; etag: string; resumed: boolean; skippedBytes: number },
   ): Promise<UploadResult> {
-    const target = this.#req.target;
-    if (target.finalize) await this.#retrying('finalize', (s) => target.finalize!(s));
-    await this.#s.store.delete(this.#req.uploadKey, this.#owner);
+    const { target, uploadKey } = this.#req;
+    const store = this.#store;
+    if (target.finalize) {
+      try {
+        await this.#retrying('finalize', (s) => target.finalize!(s));
+      } catch (err) {
+        await store.assertOwner(uploadKey, this.#owner); // a cancel deleting the media wins
+        throw err;
+      }
+    }
+    if (!(await store.delete(uploadKey, this.#owner))) {
+      // Claimed after the object completed: by a cancel (which deletes it) or by another engine (which
+      // finds it complete). Either way this run does not report the success.
+      throw new OwnershipLostError(`upload ${uploadKey} was canceled or taken over as it completed`);
+    }
     const refreshes = (target as { credentialRefreshes?: unknown }).credentialRefreshes;
     return {
       destination,
@@ -302,27 +378,19 @@ export class UploadRun {
 
   /**
    * The source changed: this upload can never resume. Drop the checkpoint (if still ours) and abort
-   * the multipart upload; the media itself is kept.
+   * the multipart upload, reattaching for cleanup only (never a new media); the media itself is kept.
    */
-  async #discard(cp: Checkpoint, prepared: boolean): Promise<void> {
+  async #discard(cp: Checkpoint): Promise<void> {
     const { target, uploadKey } = this.#req;
-    if (!(await this.#s.store.delete(uploadKey, this.#owner))) return;
-    const uploadId = cp.uploadId;
-    if (!uploadId || !cp.destination) return;
+    if (!(await this.#store.delete(uploadKey, this.#owner))) return;
     try {
-      if (!prepared) {
-        await target.prepare({
-          existing: cp.destination,
-          fileName: cp.fileName,
-          contentType: cp.contentType,
-          size: cp.totalSize,
-          signal: this.#signal,
-        });
-      }
-      await this.#retrying('abort', (s) => target.abort(uploadId, s));
+      await cleanUpUpload(cp, target, {
+        retrying: (what, op) => this.#retrying(what, op),
+        log: (level, fields, msg) => this.#log(level, fields, msg),
+        removeCreated: false,
+      });
     } catch (err) {
-      if (!(err instanceof NoSuchUploadError))
-        this.#log('warn', { err }, 'could not abort the multipart upload');
+      this.#log('warn', { err: describe(err) }, 'could not abort the multipart upload');
     }
   }
 
@@ -331,6 +399,7 @@ export class UploadRun {
       signal,
       maxAttempts: this.#s.maxPartAttempts,
       timeoutMs: this.#s.partTimeoutMs,
+      minBytesPerSecond: this.#s.minPartBytesPerSecond,
       backoff: this.#s.backoff,
       onRetry: (reason: RetryReason, err: unknown, attempt: number, delayMs: number) => {
         this.#partRetries++;

@@ -71,7 +71,8 @@ export function useApi(options: ApiOptions = {}, fixtureOptions: ApiFixtureOptio
     fixture.filePath = path.join(fixture.media.path, 'a.mp4');
     await writeFile(fixture.filePath, Buffer.alloc(1024, 1));
     const url = fixture.redisServer.url;
-    fixture.redis = createRedis(url, { role: 'client', maxReconnectDelayMs: 200 });
+    // As main.ts makes it: auto-pipelined.
+    fixture.redis = createRedis(url, { role: 'client', maxReconnectDelayMs: 200, autoPipelining: true });
     const subscriber = createRedis(url, { role: 'subscriber', maxReconnectDelayMs: 200 });
     connections.push(fixture.redis, subscriber);
     await waitForRedisReady(fixture.redis);

@@ -5,8 +5,8 @@ import type { OssAuthenticator, OssPrincipal } from '../auth/oss-authenticator.j
 import type { FaultInjector } from '../faults/fault-injector.js';
 import { cutAfter } from '../faults/throttle.js';
 import type { ObjectStore } from '../storage/object-store.js';
-import type { YoungGarbageCollector } from '../util/young-gc.js';
 import { toXml, type XmlNode } from '../util/xml.js';
+import type { YoungGarbageCollector } from '../util/young-gc.js';
 import { type OssError, ossErrors } from './oss-error.js';
 
 export interface OssDeps {

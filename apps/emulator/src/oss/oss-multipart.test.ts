@@ -341,7 +341,9 @@ describe('benchMode', () => {
       const md5 = createHash('md5').update(data).digest();
       const { Readable } = await import('node:stream');
       // putStream sends no Content-MD5 (put of a Buffer always does).
-      const put = await oss.putStream('put.bin', Readable.from([data]), { contentLength: data.length });
+      const put = await oss.putStream('put.bin', Readable.from([data]), {
+        contentLength: data.length,
+      } as OSS.PutStreamOptions);
       const etag = header(put.res, 'etag');
       expect(etag).toMatch(/^"[0-9A-F]{32}"$/);
       expect(etag).not.toBe(`"${md5.toString('hex').toUpperCase()}"`);
@@ -351,7 +353,9 @@ describe('benchMode', () => {
       expect(got.content.equals(data)).toBe(true);
 
       // A client that asks for a digest check still gets one.
-      const checked = await oss.put('checked.bin', data, { headers: { 'Content-MD5': md5.toString('base64') } });
+      const checked = await oss.put('checked.bin', data, {
+        headers: { 'Content-MD5': md5.toString('base64') },
+      });
       expect(header(checked.res, 'etag')).toBe(`"${md5.toString('hex').toUpperCase()}"`);
       const bad = await oss
         .put('bad.bin', data, { headers: { 'Content-MD5': createHash('md5').update('x').digest('base64') } })

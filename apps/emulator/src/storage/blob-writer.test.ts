@@ -53,9 +53,9 @@ describe('writeBlob', () => {
 
   it('refuses a body over the limit and a short one, leaving no file behind', async () => {
     const data = testData(3 * MiB, 5);
-    await expect(writeBlob(chunked(data, [64 * KiB]), dir, { md5: false, maxBytes: 2 * MiB })).rejects.toThrow(
-      BlobTooLargeError,
-    );
+    await expect(
+      writeBlob(chunked(data, [64 * KiB]), dir, { md5: false, maxBytes: 2 * MiB }),
+    ).rejects.toThrow(BlobTooLargeError);
     await expect(
       writeBlob(chunked(data, [64 * KiB]), dir, { md5: false, maxBytes: 4 * MiB, expectedLength: 4 * MiB }),
     ).rejects.toThrow(IncompleteBodyError);

@@ -187,6 +187,33 @@ export function checkpointStoreConformance(name: string, setup: () => Promise<St
       await expect(store.get(key)).resolves.toBeNull();
     });
 
+    it('holds off claimants while another owner prepares the destination, until its lease expires', async () => {
+      const lease = (now: number) => ({ preparingLease: { now, leaseMs: 1000 } });
+      await store.create(key, 'a', sampleState({ preparingSince: 1000 }));
+      expect((await store.claim(key, 'b', lease(1500)))?.owner).toBe('a');
+      expect((await store.get(key))?.owner).toBe('a');
+      // The lease holder itself claims freely (and renews); a cancel ignores the lease.
+      expect(await store.claim(key, 'a', lease(1600))).toMatchObject({ owner: 'a', preparingSince: 1600 });
+      expect((await store.claim(key, 'b', lease(2599)))?.owner).toBe('a');
+      expect(await store.claim(key, 'b', lease(2600))).toMatchObject({ owner: 'b', preparingSince: 2600 });
+      // A recorded destination ends the lease: anyone claims.
+      const destination = {
+        mediaId: 'v',
+        mediaType: 'video' as const,
+        bucket: 'b',
+        objectKey: 'k',
+        url: null,
+      };
+      await store.update(key, 'b', { destination, preparingSince: null });
+      expect((await store.get(key))?.preparingSince).toBeUndefined();
+      expect((await store.claim(key, 'c', lease(2602)))?.owner).toBe('c');
+      // A claim without the lease option (a cancel) ignores a lease.
+      const other = `${key}-other`;
+      await store.create(other, 'a', sampleState({ preparingSince: 1000 }));
+      expect((await store.claim(other, 'cancel:x'))?.owner).toBe('cancel:x');
+      await store.delete(other);
+    });
+
     it('deletes only for the current owner when an owner is given', async () => {
       await store.create(key, 'a', sampleState());
       await expect(store.delete(key, 'b')).resolves.toBe(false);

@@ -11,6 +11,8 @@ export interface MediaServer {
   ranges: boolean;
   /** Send no Content-Length (chunked): the size is unknown. @defaultValue false */
   chunked: boolean;
+  /** Send ETag and Last-Modified (a generated export sends neither). @defaultValue true */
+  validators: boolean;
   /** Destroy the connection after this many body bytes, for the next `dropTimes` GETs. */
   dropAfter: number;
   dropTimes: number;
@@ -28,6 +30,7 @@ export async function startMediaServer(data: Buffer): Promise<MediaServer> {
     data,
     ranges: true,
     chunked: false,
+    validators: true,
     dropAfter: 0,
     dropTimes: 0,
     gets: [] as { range: string | undefined }[],
@@ -36,10 +39,9 @@ export async function startMediaServer(data: Buffer): Promise<MediaServer> {
     const body = state.data;
     const etag = etagOf(body);
     const headers: http.OutgoingHttpHeaders = {
-      etag,
       'content-type': 'video/mp4',
       'accept-ranges': state.ranges ? 'bytes' : 'none',
-      'last-modified': 'Sun, 22 Nov 2026 01:00:00 GMT',
+      ...(state.validators ? { etag, 'last-modified': 'Sun, 22 Nov 2026 01:00:00 GMT' } : {}),
     };
     const length = (n: number) => (state.chunked ? {} : { 'content-length': n });
     if (req.method === 'HEAD') {
@@ -52,7 +54,7 @@ export async function startMediaServer(data: Buffer): Promise<MediaServer> {
     let status = 200;
     const range = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
     const ifRange = req.headers['if-range'];
-    if (state.ranges && range && (ifRange === undefined || ifRange === etag)) {
+    if (state.ranges && range && (ifRange === undefined || ifRange === headers.etag)) {
       start = Number(range[1]);
       status = 206;
       headers['content-range'] = `bytes ${start}-${body.length - 1}/${body.length}`;

@@ -1,0 +1,99 @@
+import { VodClient, VodStorageTarget } from '@mediaferry/aliyun';
+import { OwnershipLostError, VodError } from '@mediaferry/core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { EngineFixture, MiB, md5 } from './test-support/engine-fixture.js';
+
+/**
+ * Two engines start the same job with no checkpoint yet (a stalled-job re-dispatch while the first
+ * worker is alive): one VOD media only (review F5).
+ */
+let fx: EngineFixture;
+beforeAll(async () => {
+  fx = await EngineFixture.start();
+});
+afterAll(() => fx.close());
+afterEach(() => fx.emu.admin.resetFaults());
+
+describe('UploadEngine: two engines on a fresh job', () => {
+  it('creates one VOD media: the second engine waits for the first one’s destination', async () => {
+    const file = await fx.writeFile(2 * MiB);
+    const title = `fresh-race ${Date.now()}`;
+    // CreateUploadVideo takes 100 ms (a real VOD round trip is of that order).
+    await fx.emu.admin.delayResponses({ ms: 100, service: 'vod', operation: 'CreateUploadVideo' });
+    const runs = [0, 1].map(() =>
+      fx.engine().run({
+        uploadKey: 'job-fresh-race',
+        source: fx.fileSource(file.path),
+        target: fx.vodTarget({ type: 'video', title }),
+      }),
+    );
+    const settled = await Promise.allSettled(runs);
+    const ok = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+    for (const s of settled) if (s.status === 'rejected') expect(s.reason).toBeInstanceOf(OwnershipLostError);
+    expect(ok.length).toBeGreaterThanOrEqual(1);
+    const back = await fx.readBack(ok[0]!.destination.bucket, ok[0]!.destination.objectKey);
+    expect(back.md5).toBe(md5(file.data));
+    const media = (await fx.emu.admin.listMedia()).filter((m) => m.title === title);
+    expect(media.map((m) => m.status)).toEqual(['UploadSucc']);
+  });
+
+  it('a run slower than the preparing lease deletes the media it created once it lost the job', async () => {
+    const file = await fx.writeFile(MiB);
+    const title = `slow-create ${Date.now()}`;
+    await fx.emu.admin.delayResponses({ ms: 400, service: 'vod', operation: 'CreateUploadVideo', count: 1 });
+    const slow = fx.engine({ prepareLeaseMs: 100 }).run({
+      uploadKey: 'job-slow-create',
+      source: fx.fileSource(file.path),
+      target: fx.vodTarget({ type: 'video', title }),
+    });
+    await new Promise((r) => setTimeout(r, 200)); // the lease has expired: the job is re-dispatched
+    const result = await fx.engine({ prepareLeaseMs: 100 }).run({
+      uploadKey: 'job-slow-create',
+      source: fx.fileSource(file.path),
+      target: fx.vodTarget({ type: 'video', title }),
+    });
+    await expect(slow).rejects.toBeInstanceOf(OwnershipLostError);
+    const media = (await fx.emu.admin.listMedia()).filter((m) => m.title === title);
+    expect(media.map((m) => [m.id, m.status])).toEqual([[result.destination.mediaId, 'UploadSucc']]);
+  });
+
+  it('a run whose media creation failed does not hold the next run off', async () => {
+    const file = await fx.writeFile(MiB);
+    const title = `create-fails ${Date.now()}`;
+    await fx.emu.admin.failVodCalls({ action: 'CreateUploadVideo', count: 6, status: 503 });
+    const run = () =>
+      fx.engine({ prepareLeaseMs: 60_000 }).run({
+        uploadKey: 'job-create-fails',
+        source: fx.fileSource(file.path),
+        target: fx.vodTarget({ type: 'video', title }),
+      });
+    await expect(run()).rejects.toBeInstanceOf(VodError);
+    // The retry (BullMQ's next attempt) goes ahead at once instead of waiting out the 60 s lease.
+    const result = await run();
+    expect((await fx.readBack(result.destination.bucket, result.destination.objectKey)).md5).toBe(
+      md5(file.data),
+    );
+  });
+
+  // Residual risk of review F4, kept visible: a CreateUploadVideo whose answer is lost (read timeout)
+  // and is retried creates a second media. Closing it needs a lookup by a key of ours, e.g.
+  // GetVideoInfos with ReferenceIds, which the emulator does not implement (and a ReferenceId policy
+  // checked against the real service). The engine records a preparing marker first and the target logs
+  // the lost answer; nothing can find the first media again.
+  it.skip('a lost CreateUploadVideo answer never leads to a second media (needs a VOD lookup)', async () => {
+    const file = await fx.writeFile(MiB);
+    const title = `create-retry ${Date.now()}`;
+    const vod = new VodClient({
+      endpoint: fx.emu.vodEndpoint,
+      regionId: fx.emu.region,
+      accessKeyId: fx.emu.accessKeyId,
+      accessKeySecret: fx.emu.accessKeySecret,
+      readTimeoutMs: 300,
+    });
+    await fx.emu.admin.delayResponses({ ms: 800, service: 'vod', operation: 'CreateUploadVideo', count: 1 });
+    const target = new VodStorageTarget({ vod, media: { type: 'video', title } });
+    await fx.engine().run({ uploadKey: 'job-create-retry', source: fx.fileSource(file.path), target });
+    await new Promise((r) => setTimeout(r, 1000)); // let the slow first call land
+    expect((await fx.emu.admin.listMedia()).filter((m) => m.title === title)).toHaveLength(1);
+  });
+});
