@@ -103,6 +103,8 @@ interface VariantResult {
   setupRssMiB: number;
   seconds: number;
   cpuSeconds: number;
+  /** CPU seconds of the main thread alone: everything on one event loop, the serial part. */
+  mainCpuSeconds: number;
   maxRssMiB: number;
   /** `process.memoryUsage()` at the highest RSS sampled (every 20 ms): where the peak comes from. */
   atPeak: { heapTotalMiB: number; arrayBuffersMiB: number };
@@ -313,10 +315,12 @@ async function roleVariant(config: VariantConfig): Promise<void> {
     if (process.memoryUsage.rss() > peak.rss) peak = process.memoryUsage(); // the breakdown only at a new peak
   }, 20);
   const cpu = process.cpuUsage();
+  const mainCpu = cpuOf(process.pid, true);
   const t = performance.now();
   await run();
   const seconds = (performance.now() - t) / 1000;
   const used = process.cpuUsage(cpu);
+  const mainCpuSeconds = cpuOf(process.pid, true) - mainCpu;
   clearInterval(sampler);
   if (process.env.BENCH_HEAP_SPACES) {
     const { getHeapSpaceStatistics } = await import('node:v8');
@@ -340,6 +344,7 @@ async function roleVariant(config: VariantConfig): Promise<void> {
     setupRssMiB,
     seconds,
     cpuSeconds: (used.user + used.system) / 1e6,
+    mainCpuSeconds,
     maxRssMiB: process.resourceUsage().maxRSS / 1024,
     atPeak: { heapTotalMiB: peak.heapTotal / MiB, arrayBuffersMiB: peak.arrayBuffers / MiB },
   };
@@ -483,7 +488,8 @@ async function orchestrate(): Promise<void> {
         results.get(variant)!.push(result);
         console.log(
           `  round ${round} ${variant.padEnd(15)} ${(SIZE / 1e6 / result.seconds).toFixed(0).padStart(5)} MB/s` +
-            `  cpu ${result.cpuSeconds.toFixed(1)} s  rss ${result.maxRssMiB.toFixed(0)} MiB` +
+            `  cpu ${result.cpuSeconds.toFixed(1)} s (main ${result.mainCpuSeconds.toFixed(1)})` +
+            `  rss ${result.maxRssMiB.toFixed(0)} MiB` +
             ` (${result.setupRssMiB.toFixed(0)} after setup; at peak heap ${result.atPeak.heapTotalMiB.toFixed(0)},` +
             ` buffers ${result.atPeak.arrayBuffersMiB.toFixed(0)})` +
             `  (emulator cpu ${emuCpu.toFixed(1)} s, main thread ${emuMainCpu.toFixed(1)} s;` +

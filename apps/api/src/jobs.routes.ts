@@ -16,13 +16,22 @@ export interface JobRoutesOptions {
   checkTimeoutMs: number;
 }
 
-/** Aborted when the client goes away or the checks take too long. */
+/**
+ * Aborted when the client goes away or the checks take too long. One controller and one timer,
+ * cleared when the response closes: `AbortSignal.timeout()` would keep every request's signal alive
+ * for the whole timeout, and a busy API would promote them all to the old generation (long GC pauses).
+ */
 function requestSignal(reply: FastifyReply, timeoutMs: number): AbortSignal {
   const controller = new AbortController();
+  const timer = setTimeout(
+    () => controller.abort(new DOMException('The source checks took too long', 'TimeoutError')),
+    timeoutMs,
+  );
   reply.raw.once('close', () => {
+    clearTimeout(timer);
     if (!reply.raw.writableFinished) controller.abort();
   });
-  return AbortSignal.any([controller.signal, AbortSignal.timeout(timeoutMs)]);
+  return controller.signal;
 }
 
 type ParsedSpec = { ok: true; spec: JobSpec } | { ok: false; fields: FieldIssue[] };

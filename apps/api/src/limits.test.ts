@@ -1,10 +1,46 @@
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { connect } from 'node:net';
+import { AbortError } from '@mediaferry/core';
 import { describe, expect, it } from 'vitest';
 import { auth, fileJob, useApi } from './test-support/api-fixture.js';
 
-const api = useApi({ bodyLimitBytes: 16 * 1024, batchBodyLimitBytes: 256 * 1024, rateLimitMax: 1000 });
+const abortReasons: unknown[] = [];
+const api = useApi(
+  { bodyLimitBytes: 16 * 1024, batchBodyLimitBytes: 256 * 1024, rateLimitMax: 1000, checkTimeoutMs: 300 },
+  {
+    // A check of hang.example.com never ends by itself: only the request's signal stops it.
+    wrapCheckSource: (check) => async (source, signal) => {
+      if (source.type === 'url' && source.url.includes('hang.example.com')) {
+        await new Promise((_, reject) => {
+          signal.addEventListener(
+            'abort',
+            () => {
+              abortReasons.push(signal.reason);
+              reject(new AbortError('The check was aborted', { cause: signal.reason }));
+            },
+            { once: true },
+          );
+        });
+      }
+      await check(source, signal);
+    },
+  },
+);
+
+describe('source check deadline', () => {
+  it('aborts checks that outlast checkTimeoutMs and answers instead of hanging', async () => {
+    const res = await api.createJob(
+      fileJob(api, { source: { type: 'url', url: 'https://hang.example.com/a.mp4' } }),
+    );
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error.code).toBe('ABORTED');
+    expect(abortReasons).toHaveLength(1);
+    expect((abortReasons[0] as Error).name).toBe('TimeoutError');
+    // The API goes on serving.
+    expect((await api.createJob(fileJob(api))).statusCode).toBe(202);
+  });
+});
 
 describe('request limits and malformed input', () => {
   it('answers 413 PAYLOAD_TOO_LARGE above the body limit, with a bigger limit on batches', async () => {

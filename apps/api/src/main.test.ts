@@ -10,7 +10,9 @@ let build: AppBuild;
 let redis: RedisServer;
 
 beforeAll(async () => {
-  [build, redis] = await Promise.all([buildApp(), startRedisServer()]);
+  // One after the other: should the build fail, the server is already ours to stop in afterAll.
+  redis = await startRedisServer();
+  build = await buildApp();
 });
 afterAll(async () => {
   await redis?.stop();

@@ -77,7 +77,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       faults,
       logger: o.logger,
       benchMode: o.benchMode,
-      youngGc: o.benchMode ? new YoungGarbageCollector() : undefined,
+      youngGc: new YoungGarbageCollector(),
       region: o.region,
     },
     vod: { ...vod, auth: new VodAuthenticator(account, sts), faults },

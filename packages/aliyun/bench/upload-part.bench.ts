@@ -2,7 +2,7 @@
  * How much does `uploadPart` cost over a raw HTTP PUT of the same bytes? Both send N parts of 8 MiB,
  * one at a time, to a sink server in a worker thread (its own event loop) that reads and discards the
  * body. Run after `pnpm -F @mediaferry/aliyun build`:
- *   node packages/aliyun/bench/upload-part.bench.ts [parts=32] [partMiB=8]
+ *   node packages/aliyun/bench/upload-part.bench.ts [parts=32] [partMiB=8] [bodyChunkKiB=default]
  */
 import http from 'node:http';
 import { Worker } from 'node:worker_threads';
@@ -10,6 +10,7 @@ import { createAccountOssClient, OssMultipartObject } from '../dist/index.js';
 
 const parts = Number(process.argv[2] ?? 32);
 const partBytes = Number(process.argv[3] ?? 8) * 1024 * 1024;
+const bodyChunkBytes = process.argv[4] ? Number(process.argv[4]) * 1024 : undefined;
 
 const sinkSource = `
 const http = require('node:http');
@@ -59,6 +60,7 @@ async function main(): Promise<void> {
   const object = new OssMultipartObject(
     { acquire: async () => ({ handle, generation: 1 }) },
     'bench/object.mp4',
+    bodyChunkBytes ? { bodyChunkBytes } : {},
   );
 
   const run = async (label: string, once: (n: number) => Promise<unknown>) => {

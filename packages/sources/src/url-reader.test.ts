@@ -89,7 +89,7 @@ describe('UrlReader', () => {
       let count = 0;
       const observer = new PerformanceObserver((list) => {
         for (const entry of list.getEntries()) {
-          const kind = (entry.detail as { kind?: number } | undefined)?.kind;
+          const kind = (entry as { detail?: { kind?: number } }).detail?.kind;
           if (kind === constants.NODE_PERFORMANCE_GC_MINOR) count++;
         }
       });

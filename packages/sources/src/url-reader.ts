@@ -10,7 +10,7 @@ import {
 import type { Dispatcher } from 'undici';
 import { discardBody } from './url-request.js';
 import { requestError } from './url-response.js';
-import { youngGarbage } from './young-gc.js';
+import { DEFAULT_YOUNG_GC_EVERY_BYTES, youngGarbage } from './young-gc.js';
 
 type Body = Dispatcher.ResponseData['body'];
 
@@ -32,7 +32,7 @@ export interface UrlReaderOptions {
   /**
    * Runs a young-generation GC after this many body bytes (process-wide count), which frees the
    * per-socket-read buffers long before V8's external-memory limit would trigger a full GC; null turns
-   * it off. See `young-gc.ts`. @defaultValue 8 MiB
+   * it off. See `young-gc.ts`. @defaultValue 4 MiB
    */
   youngGcEveryBytes?: number | null;
 }
@@ -85,7 +85,7 @@ export class UrlReader implements SourceReader {
     this.#description = options.description;
     this.#signal = options.signal;
     this.#youngGcEveryBytes =
-      options.youngGcEveryBytes === undefined ? 8 * 1024 * 1024 : options.youngGcEveryBytes;
+      options.youngGcEveryBytes === undefined ? DEFAULT_YOUNG_GC_EVERY_BYTES : options.youngGcEveryBytes;
     this.#position = options.bodyStart;
     this.#received = options.bodyStart;
   }

@@ -46,7 +46,7 @@ export interface UrlSourceOptions {
   timeouts?: Partial<UrlTimeouts>;
   /**
    * A young-generation GC after this many body bytes received (process-wide), so the per-read socket
-   * buffers do not pile up until a full GC (see `young-gc.ts`); null turns it off. @defaultValue 8 MiB
+   * buffers do not pile up until a full GC (see `young-gc.ts`); null turns it off. @defaultValue 4 MiB
    */
   youngGcEveryBytes?: number | null;
 }

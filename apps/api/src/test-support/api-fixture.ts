@@ -20,6 +20,7 @@ import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fas
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll } from 'vitest';
 import { type ApiOptions, buildApi } from '../build-api.js';
+import type { SourceCheck } from '../jobs.service.js';
 
 export const TOKENS = { a: 'token-aaaaaaaaaaaaaaaa', b: 'token-bbbbbbbbbbbbbbbb' } as const;
 export const auth = (who: keyof typeof TOKENS = 'a') => ({ authorization: `Bearer ${TOKENS[who]}` });
@@ -58,6 +59,8 @@ export interface ApiFixture {
 export interface ApiFixtureOptions {
   /** Builds the API's event bus (a subclass, to observe it). @defaultValue `new JobEventBus(...)` */
   makeEvents?: (subscriber: Redis, keys: JobStore['keys']) => JobEventBus;
+  /** Wraps the real source check (to observe it, or to make one hang). @defaultValue none */
+  wrapCheckSource?: (check: SourceCheck) => SourceCheck;
 }
 
 export function useApi(options: ApiOptions = {}, fixtureOptions: ApiFixtureOptions = {}): ApiFixture {
@@ -117,7 +120,9 @@ export function useApi(options: ApiOptions = {}, fixtureOptions: ApiFixtureOptio
       store: fixture.store,
       events,
       logger,
-      checkSource: (source, signal) => assertSourceAllowed(source, policy, signal),
+      checkSource: (fixtureOptions.wrapCheckSource ?? ((check) => check))((source, signal) =>
+        assertSourceAllowed(source, policy, signal),
+      ),
       webhooks: fixture.webhooks,
       options,
     });

@@ -23,8 +23,14 @@ export interface AppBuild {
 export async function buildApp(): Promise<AppBuild> {
   const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
   const dir = path.join(APP_DIR, '.tmp', `build-${process.pid}-${randomBytes(3).toString('hex')}`);
-  await promisify(execFile)(process.execPath, [tsc, '-p', 'tsconfig.build.json', '--outDir', dir], {
-    cwd: APP_DIR,
-  });
+  try {
+    await promisify(execFile)(process.execPath, [tsc, '-p', 'tsconfig.build.json', '--outDir', dir], {
+      cwd: APP_DIR,
+    });
+  } catch (err) {
+    // tsc writes what it can before failing: leave nothing behind.
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
   return { dir, mainJs: path.join(dir, 'main.js'), remove: () => rm(dir, { recursive: true, force: true }) };
 }

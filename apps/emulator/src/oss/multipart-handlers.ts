@@ -10,7 +10,6 @@ import {
   metaFromHeaders,
   normalizeEtag,
   type OssContext,
-  quoteEtag,
   requestBody,
   sendEmpty,
   sendXml,

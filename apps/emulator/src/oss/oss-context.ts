@@ -16,7 +16,7 @@ export interface OssDeps {
   logger: Logger;
   /** Bench mode: no MD5 on PutObject / UploadPart bodies (see `EmulatorOptions.benchMode`). */
   benchMode: boolean;
-  /** Bench mode: young-generation GCs paced by body bytes (see `YoungGarbageCollector`). */
+  /** Young-generation GCs paced by body bytes (see `YoungGarbageCollector`). */
   youngGc?: YoungGarbageCollector | undefined;
   region: string;
 }
