@@ -38,6 +38,7 @@ export {
 export { parseVodEndpoint, VOD_API_VERSION, VodClient } from './vod-client.js';
 export { isVodNotFound, mapVodError, sanitizeServerMessage } from './vod-errors.js';
 export { attachedInput, fileExtension, imageInput, videoInput } from './vod-media-input.js';
+export { vodReferenceId } from './vod-reference-id.js';
 export {
   type VodCredentialRefreshEvent,
   VodStorageTarget,

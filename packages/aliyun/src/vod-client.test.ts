@@ -38,7 +38,7 @@ describe('VodClient against the emulator', () => {
       storageLocation,
       appId: 'app-1',
       userData: { Extend: { job: 'j1' } },
-      referenceId: 'ref-1',
+      referenceId: 'ref-0001',
     });
     expect(created.videoId).toBe(created.mediaId);
     expect(created.address.bucket).toBe(emu.vodBucket);
@@ -63,7 +63,7 @@ describe('VodClient against the emulator', () => {
       templateGroupId: 'tg-1',
       storageLocation,
       appId: 'app-1',
-      referenceId: 'ref-1',
+      referenceId: 'ref-0001',
       size: 12345,
     });
     expect(JSON.parse(video.userData ?? '{}')).toEqual({ Extend: { job: 'j1' } });

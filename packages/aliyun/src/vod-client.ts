@@ -15,10 +15,12 @@ import type {
   DeleteVideoResult,
   GetImageInfoResult,
   GetVideoInfoResult,
+  GetVideoInfosResult,
   UploadTicket,
   VodCallOptions,
   VodClientOptions,
 } from './vod-types.js';
+import { n, s, videoInfo, videoInfosSchema } from './vod-video-info.js';
 
 type OpenApiClass = typeof OpenApiCore.default.default;
 type OpenApiClient = InstanceType<OpenApiClass>;
@@ -135,15 +137,6 @@ const deleteVideoSchema = z.looseObject({
   NonExistVideoIds: idList,
   ForbiddenVideoIds: idList,
 });
-
-function s(value: unknown): string | null {
-  return typeof value === 'string' && value.length > 0 ? value : null;
-}
-function n(value: unknown): number | null {
-  const num =
-    typeof value === 'number' ? value : typeof value === 'string' && value !== '' ? Number(value) : NaN;
-  return Number.isFinite(num) ? num : null;
-}
 
 /**
  * A typed VOD (2017-03-21) client over `@alicloud/openapi-core`, calling each action exactly as the
@@ -322,29 +315,25 @@ export class VodClient {
   async getVideoInfo(videoId: string, options?: VodCallOptions): Promise<GetVideoInfoResult> {
     const body = await this.call('GetVideoInfo', { VideoId: videoId }, options);
     const parsed = this.#parse(videoInfoSchema, body, 'GetVideoInfo');
-    const v = parsed.Video as Record<string, unknown> & { VideoId: string; Status: string };
+    return { requestId: parsed.RequestId, video: videoInfo(parsed.Video) };
+  }
+
+  /**
+   * GetVideoInfos by ReferenceIds (ours or the caller's, 1 to 20): the videos found, and the
+   * ReferenceIds VOD does not know in `nonExistIds`.
+   */
+  async getVideoInfosByReferenceIds(
+    referenceIds: readonly string[],
+    options?: VodCallOptions,
+  ): Promise<GetVideoInfosResult> {
+    if (referenceIds.length === 0 || referenceIds.length > 20)
+      throw new VodError('GetVideoInfos takes 1 to 20 ReferenceIds', { status: 400 });
+    const body = await this.call('GetVideoInfos', { ReferenceIds: referenceIds.join(',') }, options);
+    const parsed = this.#parse(videoInfosSchema, body, 'GetVideoInfos');
     return {
       requestId: parsed.RequestId,
-      video: {
-        videoId: v.VideoId,
-        status: v.Status,
-        title: s(v.Title),
-        description: s(v.Description),
-        size: n(v.Size),
-        duration: n(v.Duration),
-        coverUrl: s(v.CoverURL),
-        cateId: n(v.CateId),
-        tags: s(v.Tags),
-        templateGroupId: s(v.TemplateGroupId),
-        storageLocation: s(v.StorageLocation),
-        regionId: s(v.RegionId),
-        appId: s(v.AppId),
-        userData: s(v.UserData),
-        referenceId: s(v.ReferenceId),
-        creationTime: s(v.CreationTime),
-        modificationTime: s(v.ModificationTime),
-        raw: v,
-      },
+      videos: parsed.VideoList.map(videoInfo),
+      nonExistIds: parsed.NonExistReferenceIds,
     };
   }
 

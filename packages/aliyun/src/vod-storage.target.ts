@@ -21,6 +21,7 @@ import type { UploadAddress } from './upload-auth.js';
 import type { VodClient } from './vod-client.js';
 import { isVodNotFound } from './vod-errors.js';
 import { attachedInput, imageInput, videoInput } from './vod-media-input.js';
+import { callerReferenceId, isReferenceConflict, vodReferenceId } from './vod-reference-id.js';
 import type { UploadTicket } from './vod-types.js';
 
 /**
@@ -28,6 +29,9 @@ import type { UploadTicket } from './vod-types.js';
  * CreateUploadImage / CreateUploadAttachedMedia) or reattaches to the one in a checkpoint; the STS
  * credential is then refreshed single-flight, ahead of expiry and on an expired-token answer, after
  * which the failed operation is repeated once at once. An expired token never restarts a video upload.
+ *
+ * Video/audio media carry a ReferenceId (the job's, else derived from the upload key), so a Create…
+ * whose answer was lost is found again (GetVideoInfos) instead of created twice (review F4).
  *
  * Image and attached media: VOD cannot refresh their credentials. The first credential is used while
  * valid (VOD issues 3000 s, plenty for such small files). When it has expired, operations throw
@@ -72,6 +76,8 @@ export class VodStorageTarget implements StorageTarget {
   readonly #options: VodStorageTargetOptions;
   readonly #logger: AliyunLogger;
   #session: Session | null = null;
+  /** Media this target created or found with a ReferenceId: another run finds them again. */
+  readonly #findable = new Set<string>();
 
   constructor(options: VodStorageTargetOptions) {
     this.#options = options;
@@ -113,32 +119,28 @@ export class VodStorageTarget implements StorageTarget {
       return { ...session.destination };
     }
 
-    if (existing && (type === 'video' || type === 'audio')) {
+    const isVideo = type === 'video' || type === 'audio';
+    if (existing && isVideo) {
       if (!existing.mediaId) throw new ValidationError('A VOD checkpoint destination needs a mediaId');
-      const ticket = await this.#options.vod.refreshUploadVideo(existing.mediaId, { signal: options.signal });
-      const destination = { ...existing, bucket: ticket.address.bucket, objectKey: ticket.address.objectKey };
-      if (!sameObject(destination, existing)) {
-        this.#logger.warn(
-          { mediaId: existing.mediaId, bucket: destination.bucket, objectKey: destination.objectKey },
-          'VOD moved the upload address on reattach; the previous multipart upload is void',
-        );
-      }
-      this.#start(ticket, destination, options.contentType);
-      this.#options.onCredentialRefresh?.({ mediaId: ticket.mediaId, reason: 'reattach', generation: 1 });
-      return { ...destination };
+      return this.#reattachVideo(existing.mediaId, existing, options);
     }
 
-    const { ticket, url } = await this.#create(options).catch((err: unknown) => {
-      if (err instanceof NetworkError || err instanceof TimeoutError) {
-        // The request may have reached VOD: a media may exist that we will never hear of (VOD cannot
-        // look media up by our key), and a retry creates another one. Name it for the operators.
-        this.#logger.warn(
-          { mediaType: type, title: this.#options.media.title ?? options.fileName, err: err.message },
-          'VOD Create… answer lost: an empty media may have been created',
-        );
-      }
+    const referenceId = this.#referenceId(options);
+    if (!existing && referenceId && options.createAttempted) {
+      // An earlier Create… may have created the media unseen: find it by our ReferenceId first.
+      const found = await this.#findByReference(referenceId, options.signal);
+      if (found) return this.#reattachVideo(found, null, options, true);
+    }
+    let created: { ticket: UploadTicket; url: string | null };
+    try {
+      created = await this.#create(options, referenceId);
+    } catch (err) {
+      const found = await this.#afterCreateFailed(err, referenceId, options);
+      if (found) return this.#reattachVideo(found, null, options, true);
       throw err;
-    });
+    }
+    const { ticket, url } = created;
+    if (referenceId) this.#findable.add(ticket.mediaId);
     const destination: UploadDestination = {
       mediaId: ticket.mediaId,
       mediaType: type,
@@ -205,6 +207,11 @@ export class VodStorageTarget implements StorageTarget {
     }
   }
 
+  /** True for a video/audio media created or found here by ReferenceId (see `StorageTarget.isFindable`). */
+  isFindable(destination: UploadDestination): boolean {
+    return destination.mediaId !== null && this.#findable.has(destination.mediaId);
+  }
+
   /**
    * Reattaches to a checkpoint's media to abort its multipart upload, never creating one. Video/audio:
    * RefreshUploadVideo (false when the media is gone or VOD moved its address). Image/attached: only
@@ -256,16 +263,104 @@ export class VodStorageTarget implements StorageTarget {
     if (this.#session && sameObject(this.#session.destination, destination)) this.#session.usable = false;
   }
 
-  async #create(options: PrepareOptions): Promise<{ ticket: UploadTicket; url: string | null }> {
+  /** The ReferenceId a video/audio media is created with: the caller's, else one from the upload key. */
+  #referenceId(options: PrepareOptions): string | undefined {
+    const media = this.#options.media;
+    if (media.type !== 'video' && media.type !== 'audio') return undefined;
+    if (media.referenceId !== undefined) return media.referenceId;
+    return options.uploadKey === undefined ? undefined : vodReferenceId(options.uploadKey);
+  }
+
+  /**
+   * The id of the media created with `referenceId`, when it still waits for its file (`Uploading`).
+   * A media past that is not an unfinished attempt of ours: taking it over would overwrite a file.
+   */
+  async #findByReference(referenceId: string, signal: AbortSignal | undefined): Promise<string | null> {
+    const { videos } = await this.#options.vod.getVideoInfosByReferenceIds([referenceId], { signal });
+    const video = videos.find((v) => v.referenceId === referenceId) ?? videos[0];
+    if (!video) return null;
+    if (video.status !== 'Uploading') {
+      throw new VodError(
+        `VOD media ${video.videoId} already has ReferenceId ${referenceId} and is ${video.status}`,
+        { status: 409, vodCode: 'ReferenceIdInUse', details: { mediaId: video.videoId, referenceId } },
+      );
+    }
+    this.#logger.info({ mediaId: video.videoId, referenceId }, 'found the media of an earlier VOD Create…');
+    return video.videoId;
+  }
+
+  /** After a failed Create…: the media to reattach to, or null to rethrow `err`. */
+  async #afterCreateFailed(
+    err: unknown,
+    referenceId: string | undefined,
+    options: PrepareOptions,
+  ): Promise<string | null> {
+    const type = this.#options.media.type;
+    if (referenceId && isReferenceConflict(err)) {
+      // The ReferenceId is taken. Ours (derived from the upload key, or a retry of our own call): the
+      // media an earlier attempt created. A caller's on a first attempt: not ours to take over.
+      const ours = options.createAttempted === true || referenceId !== callerReferenceId(this.#options.media);
+      return ours ? this.#findByReference(referenceId, options.signal) : null;
+    }
+    if (err instanceof NetworkError || err instanceof TimeoutError) {
+      // The request may have reached VOD and created a media. Video/audio: the retry (with
+      // `createAttempted`) finds it by ReferenceId; image/attached have none, so name it.
+      this.#logger.warn(
+        {
+          mediaType: type,
+          title: this.#options.media.title ?? options.fileName,
+          referenceId,
+          err: err.message,
+        },
+        referenceId
+          ? 'VOD Create… answer lost: a retry looks the media up by ReferenceId'
+          : 'VOD Create… answer lost: an empty media may have been created',
+      );
+    }
+    return null;
+  }
+
+  /** Reattaches to video/audio `mediaId` (RefreshUploadVideo): from a checkpoint, or found by ReferenceId. */
+  async #reattachVideo(
+    mediaId: string,
+    existing: UploadDestination | null,
+    options: PrepareOptions,
+    findable = false,
+  ): Promise<UploadDestination> {
+    if (findable) this.#findable.add(mediaId);
+    const ticket = await this.#options.vod.refreshUploadVideo(mediaId, { signal: options.signal });
+    const destination: UploadDestination = {
+      mediaId,
+      mediaType: this.#options.media.type,
+      url: null,
+      ...existing,
+      bucket: ticket.address.bucket,
+      objectKey: ticket.address.objectKey,
+    };
+    if (existing && !sameObject(destination, existing)) {
+      this.#logger.warn(
+        { mediaId, bucket: destination.bucket, objectKey: destination.objectKey },
+        'VOD moved the upload address on reattach; the previous multipart upload is void',
+      );
+    }
+    this.#start(ticket, destination, options.contentType);
+    this.#options.onCredentialRefresh?.({ mediaId: ticket.mediaId, reason: 'reattach', generation: 1 });
+    return { ...destination };
+  }
+
+  async #create(
+    options: PrepareOptions,
+    referenceId: string | undefined,
+  ): Promise<{ ticket: UploadTicket; url: string | null }> {
     const { vod, media } = this.#options;
     const call = { signal: options.signal };
     switch (media.type) {
       case 'video':
-      case 'audio':
-        return {
-          ticket: await vod.createUploadVideo(videoInput(media, options.fileName, options.size), call),
-          url: null,
-        };
+      case 'audio': {
+        const input = videoInput(media, options.fileName, options.size);
+        if (referenceId !== undefined) input.referenceId = referenceId;
+        return { ticket: await vod.createUploadVideo(input, call), url: null };
+      }
       case 'image': {
         const res = await vod.createUploadImage(imageInput(media, options.fileName), call);
         return { ticket: res, url: res.imageUrl ?? res.fileUrl };

@@ -162,3 +162,10 @@ export interface DeleteVideoResult {
   nonExistVideoIds: string[];
   forbiddenVideoIds: string[];
 }
+
+export interface GetVideoInfosResult {
+  requestId: string;
+  videos: VideoInfo[];
+  /** The asked ids (VideoIds or ReferenceIds) VOD does not know. */
+  nonExistIds: string[];
+}

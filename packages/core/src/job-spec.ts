@@ -62,7 +62,11 @@ export const videoMediaSchema = z.strictObject({
   coverUrl: z.string().url().max(2048).optional(),
   templateGroupId: z.string().min(1).max(64).optional(),
   workflowId: z.string().min(1).max(64).optional(),
-  referenceId: z.string().min(1).max(128).optional(),
+  /** VOD ReferenceId: unique per account; mediaferry derives one from the job id when absent. */
+  referenceId: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{6,64}$/, '6 to 64 letters, digits, - or _')
+    .optional(),
 });
 
 export const imageMediaSchema = z.strictObject({

@@ -18,6 +18,16 @@ export interface UploadDestination {
 export interface PrepareOptions {
   /** The destination from a checkpoint: reuse its media instead of creating a second one. */
   existing?: UploadDestination;
+  /**
+   * The engine's key for this upload (the job id): a target may tag what it creates with it, so a
+   * create whose answer was lost can be found again (VOD video/audio: a derived `ReferenceId`).
+   */
+  uploadKey?: string;
+  /**
+   * Without `existing`: an earlier Create… for this upload may have reached the service (a lost
+   * answer, a crash after the call): look the media up before creating one.
+   */
+  createAttempted?: boolean;
   fileName: string;
   contentType: string | null;
   /** Total size when known. */
@@ -79,4 +89,11 @@ export interface StorageTarget {
    * object only once the object's CRC-64 shows it is this upload's (completed despite the cancel).
    */
   discard?(destination: UploadDestination, signal?: AbortSignal): Promise<void>;
+  /**
+   * Whether another run of the same upload finds `destination` again on its own (`prepare` with
+   * `uploadKey` and `createAttempted`; VOD video/audio by ReferenceId). A run that lost the upload
+   * before recording such a destination must leave it to the new owner (who may be using it) instead
+   * of discarding it. Without this method: false.
+   */
+  isFindable?(destination: UploadDestination): boolean;
 }

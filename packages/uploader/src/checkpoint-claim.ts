@@ -29,9 +29,9 @@ export async function claimOrCreate(o: ClaimOrCreateOptions): Promise<Checkpoint
     const existing = await store.claim(uploadKey, owner, { preparingLease: { now, leaseMs } });
     if (existing?.owner === owner) {
       if (!existing.destination) {
-        // VOD has no lookup by a key of ours: if an earlier Create… succeeded unseen (a lost answer, a
-        // crash), that media cannot be found again and stays empty.
-        o.log('info', {}, 'resuming before a media was recorded: an earlier one may be orphaned');
+        // An earlier Create… may have succeeded unseen (a lost answer, a crash): prepare() is told
+        // (`createAttempted`) so a target that can find it (VOD video/audio, by ReferenceId) reattaches.
+        o.log('info', {}, 'resuming before a media was recorded: looking for an earlier one');
       }
       return { ...existing, resumed: true };
     }

@@ -104,15 +104,21 @@ export class UploadRun {
       throw new SourceChangedError(`source changed since the upload started (${source.description})`);
     }
 
-    const destination = await this.#retrying('prepare', (s) =>
-      target.prepare({
-        ...(cp.destination ? { existing: cp.destination } : {}),
+    // A checkpoint found without destination, or a failed attempt of ours: a Create… may have reached
+    // the service unseen, so the target looks its media up first (review F4).
+    let createAttempted = resumed && !cp.destination;
+    const destination = await this.#retrying('prepare', (s) => {
+      const options = {
+        ...(cp.destination ? { existing: cp.destination } : { createAttempted }),
+        uploadKey,
         fileName: cp.fileName,
         contentType: cp.contentType,
         size: cp.totalSize,
         signal: s,
-      }),
-    ).catch((err: unknown) => {
+      };
+      createAttempted = true;
+      return target.prepare(options);
+    }).catch((err: unknown) => {
       // No media is being created any more: the next run need not wait for this one's lease. Not tied
       // to the signal (a shutdown should release it too); owner-conditional, so harmless when lost.
       if (!cp.destination)
@@ -125,7 +131,9 @@ export class UploadRun {
       } catch (err) {
         // Slower than the preparing lease (or canceled): the upload is not ours any more, so nobody
         // would ever use or delete the media just created. Not tied to the signal (a cancel aborts it).
-        if (err instanceof OwnershipLostError) await this.#req.target.discard?.(destination).catch(() => {});
+        // A findable media is left alone: the new owner finds it and may be uploading into it.
+        if (err instanceof OwnershipLostError && !target.isFindable?.(destination))
+          await target.discard?.(destination).catch(() => {});
         throw err;
       }
       cp = { ...cp, destination };

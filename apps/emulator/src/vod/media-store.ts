@@ -45,10 +45,17 @@ export interface Media {
 export class MediaStore {
   readonly #byId = new Map<string, Media>();
   readonly #byObject = new Map<string, Media>();
+  /** ReferenceId → media: unique per account (the emulator serves one account). */
+  readonly #byReference = new Map<string, Media>();
 
   add(media: Media): void {
     this.#byId.set(media.id, media);
     this.#byObject.set(`${media.bucket}/${media.key}`, media);
+    if (media.referenceId !== undefined) this.#byReference.set(media.referenceId, media);
+  }
+
+  byReferenceId(referenceId: string): Media | undefined {
+    return this.#byReference.get(referenceId);
   }
 
   get(id: string): Media | undefined {
@@ -64,6 +71,8 @@ export class MediaStore {
     if (!media) return undefined;
     this.#byId.delete(id);
     this.#byObject.delete(`${media.bucket}/${media.key}`);
+    // Our assumption: a deleted media frees its ReferenceId (VOD documents no reservation).
+    if (media.referenceId !== undefined) this.#byReference.delete(media.referenceId);
     return media;
   }
 

@@ -85,6 +85,18 @@ function uploadCredentials(deps: VodDeps, media: Media) {
   };
 }
 
+/** ReferenceId: 6–64 letters, digits, `-` and `_`, unique per account. */
+const REFERENCE_ID = /^[A-Za-z0-9_-]{6,64}$/;
+
+function referenceIdParam(deps: VodDeps, p: VodParams): string | undefined {
+  const referenceId = p.optional('ReferenceId');
+  if (referenceId === undefined) return undefined;
+  if (!REFERENCE_ID.test(referenceId))
+    throw vodErrors.invalidParameter('ReferenceId', 'It must be 6-64 letters, digits, "-" or "_".');
+  if (deps.media.byReferenceId(referenceId)) throw vodErrors.referenceIdInUse();
+  return referenceId;
+}
+
 const createUploadVideo: Action = (deps, p) => {
   const title = p.text('Title', 128, true)!;
   const fileName = p.text('FileName', 1024, true)!;
@@ -94,6 +106,7 @@ const createUploadVideo: Action = (deps, p) => {
   const cateId = p.int('CateId', 0);
   p.bool('EnableFirstFrameCover');
   p.bool('GenerateThumbnail');
+  const referenceId = referenceIdParam(deps, p);
   const id = randomHex(16);
   const dir = `${randomHex(4)}-${randomHex(6).slice(0, 11)}`;
   const media = newMedia(deps, 'video', `sv/${dir}/${dir}.${ext}`, id, {
@@ -105,7 +118,7 @@ const createUploadVideo: Action = (deps, p) => {
     coverUrl: p.text('CoverURL', 1024),
     templateGroupId: p.text('TemplateGroupId', 64),
     workflowId: p.text('WorkflowId', 64),
-    referenceId: p.text('ReferenceId', 128),
+    referenceId,
   });
   return { VideoId: id, ...uploadCredentials(deps, media), mediaId: id };
 };
@@ -163,37 +176,70 @@ function compact(o: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
 }
 
+/** The `Video` object of GetVideoInfo / GetVideoInfos. */
+function videoView(deps: VodDeps, m: Media): Record<string, unknown> {
+  return compact({
+    VideoId: m.id,
+    Title: m.title,
+    Description: m.description,
+    Duration: 0,
+    CoverURL: m.coverUrl,
+    Status: m.status,
+    CreationTime: isoSeconds(m.creationTime),
+    ModificationTime: isoSeconds(m.modificationTime),
+    Size: m.size ?? m.declaredSize ?? 0,
+    CateId: m.cateId,
+    CateName: m.cateId === undefined ? undefined : `Category ${m.cateId}`,
+    Tags: m.tags,
+    TemplateGroupId: m.templateGroupId,
+    StorageLocation: m.storageLocation,
+    RegionId: deps.region,
+    AppId: m.appId,
+    AuditStatus: 'Init',
+    StorageClass: 'Standard',
+    DownloadSwitch: 'on',
+    PreprocessStatus: 'UnPreprocess',
+    UserData: m.userData,
+    ReferenceId: m.referenceId,
+    Snapshots: { Snapshot: [] },
+  });
+}
+
 const getVideoInfo: Action = (deps, p) => {
   const id = p.required('VideoId');
   const m = deps.media.get(id);
   if (m?.kind !== 'video') throw vodErrors.videoNotFound();
+  return { Video: videoView(deps, m), mediaId: id };
+};
+
+function idList(p: VodParams, name: string): string[] {
+  const ids = p
+    .required(name)
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (ids.length === 0 || ids.length > 20) throw vodErrors.invalidParameter(name);
+  return ids;
+}
+
+/**
+ * GetVideoInfos by `VideoIds` or `ReferenceIds` (comma lists of up to 20). As the generated SDKs
+ * model it: `VideoList` is an array of `Video` objects, the ids not found come back in
+ * `NonExistVideoIds` / `NonExistReferenceIds` (arrays of strings).
+ */
+const getVideoInfos: Action = (deps, p) => {
+  const byReference = p.optional('VideoIds') === undefined && p.optional('ReferenceIds') !== undefined;
+  const ids = idList(p, byReference ? 'ReferenceIds' : 'VideoIds');
+  const found: Media[] = [];
+  const missing: string[] = [];
+  for (const id of ids) {
+    const m = byReference ? deps.media.byReferenceId(id) : deps.media.get(id);
+    if (m?.kind === 'video') found.push(m);
+    else missing.push(id);
+  }
   return {
-    Video: compact({
-      VideoId: m.id,
-      Title: m.title,
-      Description: m.description,
-      Duration: 0,
-      CoverURL: m.coverUrl,
-      Status: m.status,
-      CreationTime: isoSeconds(m.creationTime),
-      ModificationTime: isoSeconds(m.modificationTime),
-      Size: m.size ?? m.declaredSize ?? 0,
-      CateId: m.cateId,
-      CateName: m.cateId === undefined ? undefined : `Category ${m.cateId}`,
-      Tags: m.tags,
-      TemplateGroupId: m.templateGroupId,
-      StorageLocation: m.storageLocation,
-      RegionId: deps.region,
-      AppId: m.appId,
-      AuditStatus: 'Init',
-      StorageClass: 'Standard',
-      DownloadSwitch: 'on',
-      PreprocessStatus: 'UnPreprocess',
-      UserData: m.userData,
-      ReferenceId: m.referenceId,
-      Snapshots: { Snapshot: [] },
-    }),
-    mediaId: id,
+    VideoList: found.map((m) => videoView(deps, m)),
+    ...(byReference ? { NonExistReferenceIds: missing } : { NonExistVideoIds: missing }),
   };
 };
 
@@ -225,12 +271,7 @@ const getImageInfo: Action = (deps, p) => {
 
 /** DeleteVideo: removes media, object, pending uploads and upload credentials of each id. */
 const deleteVideo: Action = (deps, p) => {
-  const ids = p
-    .required('VideoIds')
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
-  if (ids.length === 0 || ids.length > 20) throw vodErrors.invalidParameter('VideoIds');
+  const ids = idList(p, 'VideoIds');
   const missing: string[] = [];
   for (const id of ids) {
     const m = deps.media.get(id);
@@ -252,6 +293,7 @@ export const vodActions: Readonly<Record<string, Action>> = {
   CreateUploadImage: createUploadImage,
   CreateUploadAttachedMedia: createUploadAttachedMedia,
   GetVideoInfo: getVideoInfo,
+  GetVideoInfos: getVideoInfos,
   GetImageInfo: getImageInfo,
   DeleteVideo: deleteVideo,
 };

@@ -233,6 +233,32 @@ describe('CreateUploadVideo / RefreshUploadVideo / GetVideoInfo', () => {
     expect((await rejectionOf(() => ossForAccount(emu, t.bucket).get(t.key))).code).toBe('NoSuchKey');
     expect((await rejectionOf(() => oss.put(t.key, testData(1)))).code).toBe('InvalidSecurityToken');
   });
+
+  it('ReferenceId is unique and findable with GetVideoInfos; a deleted media frees it', async () => {
+    const ref = `ref_${Date.now()}-x`;
+    const t = await createVideo(emu, { ReferenceId: ref });
+    const dup = await rejectionOf(() => createVideo(emu, { ReferenceId: ref }));
+    expect([dup.statusCode, dup.code]).toEqual([400, 'InvalidParameter']);
+    expect((await rejectionOf(() => createVideo(emu, { ReferenceId: 'short' }))).code).toBe(
+      'InvalidParameter',
+    );
+    expect((await rejectionOf(() => createVideo(emu, { ReferenceId: 'has space!' }))).code).toBe(
+      'InvalidParameter',
+    );
+    const byRef = await callVod(vod(), 'GetVideoInfos', { ReferenceIds: `${ref},unknown-ref` });
+    const single = await callVod(vod(), 'GetVideoInfo', { VideoId: t.mediaId });
+    expect(byRef.VideoList).toEqual([single.Video]);
+    expect(byRef.NonExistReferenceIds).toEqual(['unknown-ref']);
+    const byId = await callVod(vod(), 'GetVideoInfos', { VideoIds: `${'d'.repeat(32)},${t.mediaId}` });
+    expect([byId.VideoList.map((v: { VideoId: string }) => v.VideoId), byId.NonExistVideoIds]).toEqual([
+      [t.mediaId],
+      ['d'.repeat(32)],
+    ]);
+    expect((await rejectionOf(() => callVod(vod(), 'GetVideoInfos', {}))).code).toBe('MissingParameter');
+    await callVod(vod(), 'DeleteVideo', { VideoIds: t.mediaId });
+    expect((await callVod(vod(), 'GetVideoInfos', { ReferenceIds: ref })).VideoList).toEqual([]);
+    expect((await createVideo(emu, { ReferenceId: ref })).mediaId).not.toBe(t.mediaId);
+  });
 });
 
 describe('VOD signatures', () => {

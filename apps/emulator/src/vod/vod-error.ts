@@ -23,6 +23,12 @@ export const vodErrors = {
       'InvalidParameter',
       `The specified parameter "${name}" is not valid.${why ? ` ${why}` : ''}`,
     ),
+  /**
+   * A ReferenceId already in use. VOD documents ReferenceId as unique per account but not the exact
+   * answer; our best knowledge is a 400 `InvalidParameter` naming the field.
+   */
+  referenceIdInUse: () =>
+    new VodError(400, 'InvalidParameter', 'The specified parameter "ReferenceId" already exists.'),
   videoNotFound: () => new VodError(404, 'InvalidVideo.NotFound', 'The video not exist.'),
   imageNotFound: () => new VodError(404, 'InvalidImage.NotFound', 'The image does not exist.'),
   storageNotFound: () => new VodError(404, 'InvalidStorage.NotFound', 'The storage location does not exist.'),
