@@ -12,6 +12,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 const hooks = vi.hoisted(() => ({
   beforeStat: null as null | (() => Promise<void>),
   beforeOpen: null as null | (() => Promise<void>),
+  realpathCalls: 0,
 }));
 
 vi.mock('node:fs/promises', async (importOriginal) => {
@@ -29,7 +30,11 @@ vi.mock('node:fs/promises', async (importOriginal) => {
     await once('beforeOpen');
     return real.open(...args);
   }) as typeof real.open;
-  return { ...real, default: { ...real, stat, open }, stat, open };
+  const realpath = (async (...args: Parameters<typeof real.realpath>) => {
+    hooks.realpathCalls++;
+    return real.realpath(...args);
+  }) as typeof real.realpath;
+  return { ...real, default: { ...real, stat, open, realpath }, stat, open, realpath };
 });
 
 const { LocalFileSource } = await import('./local-file.source.js');
@@ -51,6 +56,7 @@ beforeEach(async () => {
 afterEach(async () => {
   hooks.beforeStat = null;
   hooks.beforeOpen = null;
+  hooks.realpathCalls = 0;
   await tmp.remove();
 });
 
@@ -105,5 +111,54 @@ describe('file sources under TOCTOU races', () => {
       await rm(path.join(root, 'sub', 'b.tmp'));
     };
     expect(await readAllOrError(path.join(root, 'sub', 'a.mp4'))).toBe('inside');
+  });
+});
+
+describe('open() right after stat() reuses its resolution, the descriptor checks still apply', () => {
+  const statThenRead = async (file: string) => {
+    try {
+      const source = new LocalFileSource(file, [root]);
+      const { fingerprint } = await source.stat();
+      const reader = await source.open({ start: 0, expectedFingerprint: fingerprint });
+      const buf = Buffer.alloc(64);
+      const n = await reader.read(buf);
+      await reader.close();
+      return buf.subarray(0, n).toString();
+    } catch (err) {
+      return err;
+    }
+  };
+
+  it('resolves the path once for stat() + open()', async () => {
+    const source = new LocalFileSource(path.join(root, 'sub', 'a.mp4'), [root]);
+    await source.stat();
+    const afterStat = hooks.realpathCalls;
+    await (await source.open({ start: 0 })).close();
+    expect(hooks.realpathCalls).toBe(afterStat);
+    // Taken once: a second open() resolves again.
+    await (await source.open({ start: 0 })).close();
+    expect(hooks.realpathCalls).toBeGreaterThan(afterStat);
+  });
+
+  it('a directory swapped for a symlink between stat() and open(): never reads outside the root', async () => {
+    hooks.beforeOpen = swapSubForSymlink;
+    const result = await statThenRead(path.join(root, 'sub', 'a.mp4'));
+    expect(result).toBeInstanceOf(SourceForbiddenError);
+    expect(result).toMatchObject({ details: { reason: 'OUTSIDE_ROOTS' } });
+  });
+
+  it('the file replaced by another between stat() and open(): a changed source, as without reuse', async () => {
+    const file = path.join(root, 'sub', 'a.mp4');
+    hooks.beforeOpen = async () => {
+      await writeFile(`${file}.new`, 'inside');
+      await rename(`${file}.new`, file);
+    };
+    expect(await statThenRead(file)).toMatchObject({ code: 'SOURCE_CHANGED' });
+  });
+
+  it('the file moved away between stat() and open(): not found, as without reuse', async () => {
+    const file = path.join(root, 'sub', 'a.mp4');
+    hooks.beforeOpen = () => rename(file, path.join(root, 'moved.mp4'));
+    expect(await statThenRead(file)).toMatchObject({ code: 'SOURCE_NOT_FOUND' });
   });
 });

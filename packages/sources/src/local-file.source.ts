@@ -264,6 +264,12 @@ const OPEN_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBL
 export class LocalFileSource implements Source {
   readonly kind = 'file' as const;
   readonly description: string;
+  /**
+   * What the last `stat()` resolved, for the next `open()` only (taken once): the path checks are not
+   * repeated there, as `open()` proves on the descriptor itself that it is the vetted file (same
+   * dev/inode) and where it really is (under a root, on a real filesystem).
+   */
+  #vetted: ResolvedFile | undefined;
 
   constructor(
     readonly path: string,
@@ -274,6 +280,7 @@ export class LocalFileSource implements Source {
 
   async stat(signal?: AbortSignal): Promise<SourceStat> {
     const resolved = await resolveAllowedFile(this.path, this.roots, signal);
+    this.#vetted = resolved;
     const { fileName, contentType } = inferFileName({ path: this.path });
     return {
       size: Number(resolved.stats.size),
@@ -285,16 +292,41 @@ export class LocalFileSource implements Source {
   }
 
   async open(options: SourceOpenOptions): Promise<SourceReader> {
+    const vetted = this.#vetted;
+    this.#vetted = undefined;
+    if (vetted) {
+      try {
+        return await this.#open(vetted, options);
+      } catch (err) {
+        // Renamed, replaced or re-linked since stat(): what a fresh resolution would have found out.
+        if (!(err instanceof StaleResolutionError)) throw err;
+        throwIfAborted(options.signal);
+      }
+    }
     const resolved = await resolveAllowedFile(this.path, this.roots, options.signal);
+    try {
+      return await this.#open(resolved, options);
+    } catch (err) {
+      if (err instanceof StaleResolutionError) throw err.error;
+      throw err;
+    }
+  }
+
+  async #open(resolved: ResolvedFile, options: SourceOpenOptions): Promise<SourceReader> {
     let handle: FileHandle;
     try {
       handle = await open(resolved.realPath, OPEN_FLAGS);
     } catch (err) {
       // ELOOP here means the last component became a symlink after realpath: resolve again next attempt.
       if (errnoOf(err) === 'ELOOP') {
-        throw new SourceUnavailableError(`${this.path} changed while being opened`, { cause: err });
+        throw new StaleResolutionError(
+          new SourceUnavailableError(`${this.path} changed while being opened`, { cause: err }),
+        );
       }
-      throw fsError(err, this.path);
+      // ENOENT/ENOTDIR: gone from where it was resolved (perhaps moved since a reused stat()).
+      const code = errnoOf(err);
+      const mapped = fsError(err, this.path);
+      throw code === 'ENOENT' || code === 'ENOTDIR' ? new StaleResolutionError(mapped) : mapped;
     }
     try {
       const opened = await handle.stat({ bigint: true });
@@ -305,7 +337,9 @@ export class LocalFileSource implements Source {
       }
       // The descriptor must be the very file that was vetted (a directory on the way may have been swapped).
       if (opened.dev !== resolved.stats.dev || opened.ino !== resolved.stats.ino) {
-        throw new SourceUnavailableError(`${this.path} was replaced while being opened`);
+        throw new StaleResolutionError(
+          new SourceUnavailableError(`${this.path} was replaced while being opened`),
+        );
       }
       await assertDescriptorAllowed(handle.fd, resolved, this.path);
       const fingerprint = fileFingerprint(opened);
@@ -324,6 +358,13 @@ export class LocalFileSource implements Source {
       await handle.close().catch(() => undefined);
       throw err;
     }
+  }
+}
+
+/** `open()` found the file resolved earlier no longer there: `error` unless a fresh resolution helps. */
+class StaleResolutionError extends Error {
+  constructor(readonly error: MediaferryError) {
+    super(error.message);
   }
 }
 

@@ -60,6 +60,34 @@ describe('UploadEngine.cancel', () => {
     expect(await fx.store().get('job-cancel-complete')).toBeNull();
   });
 
+  it('a cancel landing between the last part and complete wins: the run does not succeed, nothing left', async () => {
+    const file = await fx.writeFile(MiB);
+    const key = `dir/cancel-before-complete-${Date.now()}.mp4`;
+    const real = fx.ossTarget(key);
+    let canceled: unknown = 'not run';
+    // The first complete attempt is not preceded by an ownership check (the last part's record was one).
+    const target = delegate(real, {
+      complete: async (uploadId, parts, signal) => {
+        canceled = await fx
+          .engine()
+          .cancel('job-cancel-before-complete', fx.ossTarget(key))
+          .then(
+            () => 'canceled',
+            (e: unknown) => e,
+          );
+        return await real.complete(uploadId, parts, signal);
+      },
+    });
+    const run = fx
+      .engine()
+      .run({ uploadKey: 'job-cancel-before-complete', source: fx.fileSource(file.path), target });
+    await expect(run).rejects.toBeInstanceOf(OwnershipLostError);
+    expect(canceled).toBe('canceled');
+    const objects = await fx.emu.admin.listObjects(fx.emu.buckets[0]!);
+    expect(objects.filter((o) => o.key === key)).toEqual([]);
+    expect(await fx.store().get('job-cancel-before-complete')).toBeNull();
+  });
+
   it('a cancel after a completed run that never dropped its checkpoint deletes the object', async () => {
     const file = await fx.writeFile(MiB);
     const key = `dir/cancel-after-complete-${Date.now()}.mp4`;

@@ -186,18 +186,27 @@ export class UploadRun {
     meter.start();
     try {
       const parts = new Map(kept.map((p) => [p.partNumber, p]));
+      // Whether the last checkpoint write (owner-conditional) came just before complete: the transfer
+      // ends with one (its last part recorded), and so does the streamParts update below.
+      let ownerJustChecked = false;
       if (!coversSource(cp.plan, kept, cp.streamParts)) {
         uploadId = await this.#transfer(cp, stat, uploadId, parts, meter);
+        ownerJustChecked = true;
       }
       const ordered = [...parts.values()].sort((a, b) => a.partNumber - b.partNumber);
       if (cp.plan.kind === 'growing' && !coversSource(cp.plan, ordered, cp.streamParts)) {
         // The stream ended exactly on a part boundary: record its end, or a resume after a crash
         // between complete and dropping the checkpoint could not tell the object is complete.
         await this.#store.update(uploadKey, this.#owner, { streamParts: ordered.length });
+        ownerJustChecked = true;
       }
       const size = ordered.reduce((n, p) => n + p.size, 0);
       meter.setTotals(size, ordered.length);
-      const result = await this.#complete(uploadId, ordered, destination, resumed, skippedBytes);
+      const result = await this.#complete(uploadId, ordered, destination, {
+        resumed,
+        skippedBytes,
+        ownerJustChecked,
+      });
       return result;
     } finally {
       meter.stop();
@@ -302,22 +311,29 @@ export class UploadRun {
     uploadId: string,
     ordered: CheckpointPart[],
     destination: UploadDestination,
-    resumed: boolean,
-    skippedBytes: number,
+    run: { resumed: boolean; skippedBytes: number; ownerJustChecked: boolean },
   ): Promise<UploadResult> {
+    const { resumed, skippedBytes } = run;
     const { target, uploadKey } = this.#req;
+    // The first attempt may skip the ownership check when a write just proved it (one Redis round
+    // trip per job): a claim can land after either check, so the race is the same; `#finish` (an
+    // owner-conditional delete) is what keeps a claimed upload from being reported as ours.
+    let checkOwner = !run.ownerJustChecked;
     const crc = combineCrc(ordered).toString();
     const size = ordered.reduce((n, p) => n + p.size, 0);
     let completed: CompletedObject;
     try {
       const list = ordered.map(({ partNumber, etag, size: s }) => ({ partNumber, etag, size: s }));
       completed = await this.#retrying('complete', async (s) => {
-        // Before every attempt: a cancel may have claimed the upload during a long retry.
-        await this.#store.assertOwner(uploadKey, this.#owner);
+        // Before every retry: a cancel may have claimed the upload during a long one.
+        if (checkOwner) await this.#store.assertOwner(uploadKey, this.#owner);
+        checkOwner = true;
         return await target.complete(uploadId, list, s);
       });
     } catch (err) {
       if (!(err instanceof NoSuchUploadError)) throw err;
+      // Aborted by a cancel that claimed the upload (perhaps just before an unchecked first attempt).
+      await this.#store.assertOwner(uploadKey, this.#owner);
       // Already completed (by us before a lost response, or by a competing engine): fine if it is ours.
       const head = await this.#retrying('head', (s) => target.head(s));
       if (!head || head.crc64 !== crc || (head.size !== null && head.size !== size)) throw err;
