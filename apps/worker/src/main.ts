@@ -1,11 +1,10 @@
-import { VodClient } from '@mediaferry/aliyun';
 import { loadConfigOrExit } from '@mediaferry/config';
 import { closeRedis, createRedis, pingRedis } from '@mediaferry/queue';
 import { closeSourcePolicy, sourcePolicyFromConfig } from '@mediaferry/sources';
 import { createLogger, createWorkerMetrics, startMetricsServer } from '@mediaferry/telemetry';
 import { buildWorker } from './build-worker.js';
-import { ossAccountFromConfig } from './oss-account.js';
 import { installProcessGuards } from './process-guards.js';
+import { targetDepsFromConfig } from './target-deps.js';
 
 /** `node apps/worker/dist/main.js`: configured by the environment only (CONTRACT §4). */
 async function main(): Promise<void> {
@@ -20,12 +19,6 @@ async function main(): Promise<void> {
   });
   const metrics = createWorkerMetrics();
   const sourcePolicy = sourcePolicyFromConfig(config);
-  const vod = new VodClient({
-    endpoint: config.vod.endpoint,
-    regionId: config.vod.region,
-    accessKeyId: config.vod.accessKeyId,
-    accessKeySecret: config.vod.accessKeySecret,
-  });
   const worker = buildWorker({
     config,
     redis,
@@ -33,7 +26,7 @@ async function main(): Promise<void> {
     logger,
     metrics,
     sourcePolicy,
-    targetDeps: { vod, ossAccount: ossAccountFromConfig(config) },
+    targetDeps: targetDepsFromConfig(config),
   });
   const server = await startMetricsServer({
     port: config.worker.metricsPort,

@@ -1,3 +1,4 @@
+export { type AppBuild, buildAppForTest } from './app-build.js';
 export { freePort, waitForPort } from './free-port.js';
 export { type RedisServer, type RedisServerOptions, startRedisServer } from './redis-server.js';
 export { makeTempDir, type TempDir } from './temp-dir.js';

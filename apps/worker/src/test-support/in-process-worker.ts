@@ -1,10 +1,9 @@
 import { Writable } from 'node:stream';
-import { VodClient } from '@mediaferry/aliyun';
 import { closeRedis, createRedis, waitForRedisReady } from '@mediaferry/queue';
 import { sourcePolicyFromConfig } from '@mediaferry/sources';
 import { createLogger, createWorkerMetrics, type WorkerMetrics } from '@mediaferry/telemetry';
 import { buildWorker, type UploadWorker } from '../build-worker.js';
-import { ossAccountFromConfig } from '../oss-account.js';
+import { targetDepsFromConfig } from '../target-deps.js';
 import type { UploadWorkerOptions } from '../worker-options.js';
 import type { Stack } from './stack.js';
 
@@ -38,12 +37,6 @@ export async function startInProcessWorker(
   const subscriber = createRedis(config.redisUrl, { role: 'subscriber', logger, maxReconnectDelayMs: 200 });
   await waitForRedisReady(redis);
   const metrics = createWorkerMetrics(undefined, { defaultMetrics: false });
-  const vod = new VodClient({
-    endpoint: config.vod.endpoint,
-    regionId: config.vod.region,
-    accessKeyId: config.vod.accessKeyId,
-    accessKeySecret: config.vod.accessKeySecret,
-  });
   const worker = buildWorker({
     config,
     redis,
@@ -51,7 +44,7 @@ export async function startInProcessWorker(
     logger,
     metrics,
     sourcePolicy: sourcePolicyFromConfig(config),
-    targetDeps: { vod, ossAccount: ossAccountFromConfig(config) },
+    targetDeps: targetDepsFromConfig(config),
     options: { runWebhookWorker: false, progressIntervalMs: 200, ...options },
   });
   await worker.start();

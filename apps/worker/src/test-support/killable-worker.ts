@@ -7,13 +7,12 @@ import { type ChildProcess, spawn } from 'node:child_process';
  * point takes any `UploadWorkerOptions` as JSON.)
  */
 const SCRIPT = `
-import { VodClient } from '@mediaferry/aliyun';
 import { loadConfig } from '@mediaferry/config';
 import { createRedis } from '@mediaferry/queue';
 import { sourcePolicyFromConfig } from '@mediaferry/sources';
 import { createLogger, createWorkerMetrics } from '@mediaferry/telemetry';
 const { buildWorker } = await import(process.env.MF_TEST_BUILD + '/build-worker.js');
-const { ossAccountFromConfig } = await import(process.env.MF_TEST_BUILD + '/oss-account.js');
+const { targetDepsFromConfig } = await import(process.env.MF_TEST_BUILD + '/target-deps.js');
 const config = loadConfig(JSON.parse(process.env.MF_TEST_ENV));
 const logger = createLogger({ name: 'killable-worker', level: 'info' });
 const worker = buildWorker({
@@ -23,11 +22,7 @@ const worker = buildWorker({
   logger,
   metrics: createWorkerMetrics(),
   sourcePolicy: sourcePolicyFromConfig(config),
-  targetDeps: {
-    vod: new VodClient({ endpoint: config.vod.endpoint, regionId: config.vod.region,
-      accessKeyId: config.vod.accessKeyId, accessKeySecret: config.vod.accessKeySecret }),
-    ossAccount: ossAccountFromConfig(config),
-  },
+  targetDeps: targetDepsFromConfig(config),
   options: JSON.parse(process.env.MF_TEST_OPTIONS),
 });
 await worker.start();
