@@ -172,6 +172,8 @@ async function main() {
     VOD_ENDPOINT: `http://127.0.0.1:${emulatorPort}`,
     EMULATOR_PORT: String(emulatorPort),
     EMULATOR_DATA_DIR: path.join(work, 'emulator'),
+    // Like a bucket created today (OSS refuses V1 signatures on buckets created since 2025-09-01).
+    EMULATOR_OSS_SIGNATURES: 'v4-only',
     API_PORT: String(apiPort),
     METRICS_PORT: String(metricsPort),
     BIND_HOST: '127.0.0.1',

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { EmulatorAdminClient } from './admin/admin-client.js';
 import { RequestLog } from './admin/request-log.js';
-import { OssAuthenticator } from './auth/oss-authenticator.js';
+import { OssAuthenticator, type OssSignatureMode } from './auth/oss-authenticator.js';
 import { VodAuthenticator } from './auth/vod-authenticator.js';
 import { CallbackSender } from './callbacks/callback-sender.js';
 import { FaultInjector } from './faults/fault-injector.js';
@@ -29,6 +29,8 @@ export interface Emulator {
   /** Plain OSS buckets that exist. */
   readonly buckets: readonly string[];
   readonly region: string;
+  /** Which OSS signatures it accepts (`v1-and-v4` or `v4-only`). */
+  readonly ossSignatures: OssSignatureMode;
   readonly accessKeyId: string;
   readonly accessKeySecret: string;
   readonly adminToken: string;
@@ -73,7 +75,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const server = createEmulatorServer({
     oss: {
       store,
-      auth: new OssAuthenticator(account, sts),
+      auth: new OssAuthenticator(account, sts, { region: o.region, signatures: o.ossSignatures }),
       faults,
       logger: o.logger,
       benchMode: o.benchMode,
@@ -138,6 +140,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     vodBucket: o.vodBucket,
     buckets: [...o.buckets],
     region: o.region,
+    ossSignatures: o.ossSignatures,
     accessKeyId: o.accessKeyId,
     accessKeySecret: o.accessKeySecret,
     adminToken: o.adminToken,

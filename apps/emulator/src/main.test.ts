@@ -64,6 +64,7 @@ describe('node apps/emulator/dist/main.js', () => {
       EMULATOR_DATA_DIR: dir.path,
       EMULATOR_ACCESS_KEY_SECRET: 'very-secret-value',
       EMULATOR_BUCKETS: 'media-a,media-b',
+      EMULATOR_OSS_SIGNATURES: 'v4-only',
       LOG_LEVEL: 'silent',
     });
     try {
@@ -73,6 +74,7 @@ describe('node apps/emulator/dist/main.js', () => {
       expect(info).toMatchObject({
         buckets: ['media-a', 'media-b'],
         region: 'cn-shanghai',
+        ossSignatures: 'v4-only',
         dataDir: dir.path,
       });
       expect(info.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
@@ -95,9 +97,14 @@ describe('node apps/emulator/dist/main.js', () => {
   });
 
   it('exits non-zero naming the bad variable', async () => {
-    const p = run({ EMULATOR_PORT: 'eighty', EMULATOR_BUCKETS: 'Not_A_Bucket' });
+    const p = run({
+      EMULATOR_PORT: 'eighty',
+      EMULATOR_BUCKETS: 'Not_A_Bucket',
+      EMULATOR_OSS_SIGNATURES: 'v1',
+    });
     expect(await p.exited).toBe(78);
     expect(p.stderr()).toContain('EMULATOR_PORT');
     expect(p.stderr()).toContain('EMULATOR_BUCKETS');
+    expect(p.stderr()).toContain('EMULATOR_OSS_SIGNATURES');
   });
 });

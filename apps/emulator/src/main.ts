@@ -1,19 +1,18 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { loadConfigOrExit } from '@mediaferry/config';
 import pino from 'pino';
+import { loadEmulatorConfigOrExit } from './config/emulator-config.js';
 import { startEmulator } from './emulator.js';
 
 /**
  * `node apps/emulator/dist/main.js`: the emulator as a process, configured by the environment
- * (CONTRACT §4). Prints one JSON line with its endpoints (never a secret) on stdout; logs go to stderr.
+ * (its own EMULATOR_* variables, see config/emulator-config.ts). Prints one JSON line with its endpoints (never a secret) on stdout; logs go to stderr.
  * When EMULATOR_ADMIN_TOKEN is unset a random token is written to `<dataDir>/admin-token` (mode 0600).
  */
 async function main(): Promise<void> {
-  const config = loadConfigOrExit(process.env);
-  const logger = pino({ level: config.logLevel, name: 'emulator' }, pino.destination(2));
-  const e = config.emulator;
+  const e = loadEmulatorConfigOrExit(process.env);
+  const logger = pino({ level: e.logLevel, name: 'emulator' }, pino.destination(2));
   let adminTokenFile: string | undefined;
   const adminToken = e.adminToken ?? randomBytes(16).toString('hex');
   if (e.adminToken === undefined) {
@@ -23,14 +22,15 @@ async function main(): Promise<void> {
   }
   const emulator = await startEmulator({
     port: e.port,
-    host: config.bindHost,
+    host: e.bindHost,
     dataDir: e.dataDir,
     accessKeyId: e.accessKeyId,
     accessKeySecret: e.accessKeySecret,
     credentialTtlSeconds: e.credentialTtlSeconds,
     callbackPrivateKey: e.callbackPrivateKey,
-    region: config.vod.region,
+    region: e.region,
     buckets: [...e.buckets],
+    ossSignatures: e.ossSignatures,
     adminToken,
     logger,
   });
@@ -43,6 +43,7 @@ async function main(): Promise<void> {
       vodBucket: emulator.vodBucket,
       buckets: emulator.buckets,
       region: emulator.region,
+      ossSignatures: emulator.ossSignatures,
       accessKeyId: emulator.accessKeyId,
       dataDir: emulator.dataDir,
       ...(adminTokenFile ? { adminTokenFile } : {}),

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import pino, { type Logger } from 'pino';
+import type { OssSignatureMode } from './auth/oss-authenticator.js';
 
 /** Options of `startEmulator`. Every field is optional. */
 export interface EmulatorOptions {
@@ -40,6 +41,11 @@ export interface EmulatorOptions {
   /** pino logger. @defaultValue silent */
   logger?: Logger;
   /**
+   * OSS signatures accepted: `v1-and-v4` (a bucket created before 2025-09-01) or `v4-only` (a bucket
+   * created today: V1 header signatures answer 403 AccessDenied). @defaultValue 'v1-and-v4'
+   */
+  ossSignatures?: OssSignatureMode;
+  /**
    * Name of the VOD storage bucket (`outin-<32 hex>` on the cloud).
    * @defaultValue 'outin-' + 32 random hex chars
    */
@@ -60,6 +66,7 @@ export interface ResolvedOptions {
   benchMode: boolean;
   logger: Logger;
   vodBucket: string;
+  ossSignatures: OssSignatureMode;
 }
 
 const BUCKET_NAME = /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
@@ -79,7 +86,13 @@ export function resolveOptions(o: EmulatorOptions = {}): ResolvedOptions {
     benchMode: o.benchMode ?? o.skipPartMd5 ?? false,
     logger: o.logger ?? pino({ level: 'silent' }),
     vodBucket: o.vodBucket ?? `outin-${randomBytes(16).toString('hex')}`,
+    ossSignatures: o.ossSignatures ?? 'v1-and-v4',
   };
+  if (resolved.ossSignatures !== 'v1-and-v4' && resolved.ossSignatures !== 'v4-only') {
+    throw new RangeError(
+      `ossSignatures must be 'v1-and-v4' or 'v4-only', got ${String(resolved.ossSignatures)}`,
+    );
+  }
   if (!Number.isInteger(resolved.port) || resolved.port < 0 || resolved.port > 65535) {
     throw new RangeError(`port must be 0..65535, got ${resolved.port}`);
   }

@@ -3,6 +3,7 @@ import { isIP } from 'node:net';
 import type { Logger } from 'pino';
 import { ADMIN_PREFIX, type AdminDeps, handleAdmin } from './admin/admin-routes.js';
 import type { RequestLog, RequestLogEntry } from './admin/request-log.js';
+import { OssAuthenticator } from './auth/oss-authenticator.js';
 import type { OssDeps } from './oss/oss-context.js';
 import { handleOss, type OssTarget, ossOperation } from './oss/oss-router.js';
 import { ossRequestId, vodRequestId } from './util/ids.js';
@@ -174,9 +175,7 @@ async function handle(deps: ServerDeps, req: IncomingMessage, res: ServerRespons
     );
     return;
   }
-  const claimed = req.headers.authorization?.startsWith('OSS ')
-    ? req.headers.authorization.slice(4).split(':')[0]
-    : undefined;
+  const claimed = OssAuthenticator.claimedKeyId(req.headers, queryMap);
   if (claimed) entry.accessKeyId = claimed;
   return handleOss(req, res, target, queryMap, deps.oss, entry);
 }

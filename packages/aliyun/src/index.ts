@@ -18,6 +18,7 @@ export {
   type OssClientOptions,
   type OssRequestContext,
   type OssRequestOptions,
+  type OssSignatureVersion,
 } from './oss-client.js';
 export { mapOssError, type OssErrorContext } from './oss-errors.js';
 export {

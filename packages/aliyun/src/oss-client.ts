@@ -89,7 +89,17 @@ export interface OssApi {
   delete(name: string, options?: OssRequestOptions): Promise<{ res: OssResponseInfo }>;
 }
 
+/** How ali-oss signs OSS requests. */
+export type OssSignatureVersion = 'v4' | 'v1';
+
 export interface OssClientOptions {
+  /**
+   * `v4`: OSS4-HMAC-SHA256 with the region in its scope (ali-oss `authorizationV4`), what every bucket
+   * accepts and what buckets created since 2025-09-01 (accounts since 2025-03-01) require. `v1`: the
+   * legacy HMAC-SHA1 header signature, only for old buckets that still accept it.
+   * @defaultValue 'v4'
+   */
+  signatureVersion?: OssSignatureVersion;
   /**
    * Connect timeout in ms.
    * @defaultValue 10000
@@ -126,6 +136,8 @@ export interface OssClientHandle {
   readonly expiresAt: Date | null;
   /** The STS credential (masked when logged), null for an account AccessKey. */
   readonly credentials: UploadCredentials | null;
+  /** How this client signs its requests. */
+  readonly signatureVersion: OssSignatureVersion;
   /** ali-oss per-request options carrying the timeouts and the abort signal. */
   requestOptions(ctx: OssRequestContext): OssRequestOptions;
 }
@@ -190,7 +202,8 @@ function endpointWithScheme(endpoint: string): string {
   return /^https?:\/\//i.test(endpoint) ? endpoint : `http://${endpoint}`;
 }
 
-type HandleFields = Omit<OssClientHandle, 'client' | 'requestOptions'>;
+type HandleFields = Omit<OssClientHandle, 'client' | 'requestOptions' | 'signatureVersion'>;
+type HandleState = HandleFields & { signatureVersion: OssSignatureVersion };
 
 /** Keeps the ali-oss client (whose options hold the secret in clear) out of JSON and inspect output. */
 class OssClientHandleImpl implements OssClientHandle {
@@ -199,16 +212,18 @@ class OssClientHandleImpl implements OssClientHandle {
   readonly sts: boolean;
   readonly expiresAt: Date | null;
   readonly credentials: UploadCredentials | null;
+  readonly signatureVersion: OssSignatureVersion;
   readonly #client: OssApi;
   readonly #timeout: [number, number];
   readonly #minBytesPerSecond: number;
 
-  constructor(fields: HandleFields, client: OssApi, timeout: [number, number], minBytesPerSecond: number) {
+  constructor(fields: HandleState, client: OssApi, timeout: [number, number], minBytesPerSecond: number) {
     this.bucket = fields.bucket;
     this.endpoint = fields.endpoint;
     this.sts = fields.sts;
     this.expiresAt = fields.expiresAt;
     this.credentials = fields.credentials;
+    this.signatureVersion = fields.signatureVersion;
     this.#client = client;
     this.#timeout = timeout;
     this.#minBytesPerSecond = minBytesPerSecond;
@@ -232,10 +247,16 @@ function makeHandle(
 ): OssClientHandle {
   const connectMs = options.connectTimeoutMs ?? 10_000;
   const timeoutMs = options.timeoutMs ?? 120_000;
+  const signatureVersion = options.signatureVersion ?? 'v4';
+  if (signatureVersion !== 'v4' && signatureVersion !== 'v1') {
+    throw new ConfigError(`signatureVersion must be 'v4' or 'v1', got ${String(signatureVersion)}`);
+  }
   let client: OssApi;
   try {
     client = new OSS({
       ...config,
+      // V4 signs with the region from `config.region` (ali-oss strips the `oss-` prefix for the scope).
+      authorizationV4: signatureVersion === 'v4',
       timeout: timeoutMs,
       retryMax: 0,
       urllib: signalAwareUrllib(options.httpAgent ?? sharedHttpAgent, options.httpsAgent ?? sharedHttpsAgent),
@@ -246,12 +267,13 @@ function makeHandle(
   }
   const minRate = options.minBytesPerSecond ?? 128 * 1024;
   if (!(minRate > 0)) throw new ConfigError(`minBytesPerSecond must be positive, got ${minRate}`);
-  return new OssClientHandleImpl(fields, client, [connectMs, timeoutMs], minRate);
+  return new OssClientHandleImpl({ ...fields, signatureVersion }, client, [connectMs, timeoutMs], minRate);
 }
 
 /**
  * An ali-oss client for a VOD upload: the address's endpoint and bucket, the STS triple, and
- * `region: 'oss-' + Region` (ali-oss builds the Host header from it when the endpoint is an IP).
+ * `region: 'oss-' + Region` — UploadAuth's `Region` (else the VOD client's), which is both the V4
+ * signature's scope and what ali-oss builds the Host header from when the endpoint is an IP.
  */
 export function createStsOssClient(
   address: UploadAddress,

@@ -10,7 +10,7 @@ import { VodStorageTarget } from './vod-storage.target.js';
 /** OssStorageTarget with real ali-oss against the emulator's plain bucket. */
 let emu: Emulator;
 beforeAll(async () => {
-  emu = await startEmulator();
+  emu = await startEmulator({ ossSignatures: 'v4-only' });
 });
 afterAll(() => emu.close());
 afterEach(() => emu.admin.resetFaults());

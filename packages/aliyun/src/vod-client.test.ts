@@ -10,7 +10,7 @@ let vod: VodClient;
 let storageLocation: string;
 
 beforeAll(async () => {
-  emu = await startEmulator();
+  emu = await startEmulator({ ossSignatures: 'v4-only' });
   vod = new VodClient({
     endpoint: emu.vodEndpoint,
     regionId: emu.region,

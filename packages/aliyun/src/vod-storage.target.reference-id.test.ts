@@ -10,7 +10,7 @@ import { VodStorageTarget } from './vod-storage.target.js';
 let emu: Emulator;
 let vod: VodClient;
 beforeAll(async () => {
-  emu = await startEmulator();
+  emu = await startEmulator({ ossSignatures: 'v4-only' });
   vod = vodClientFor(emu);
 });
 afterAll(() => emu.close());

@@ -9,7 +9,7 @@ import { type VodCredentialRefreshEvent, VodStorageTarget } from './vod-storage.
 let emu: Emulator;
 let vod: VodClient;
 beforeAll(async () => {
-  emu = await startEmulator();
+  emu = await startEmulator({ ossSignatures: 'v4-only' });
   vod = vodClientFor(emu);
 });
 afterAll(() => emu.close());

@@ -59,14 +59,10 @@ describe('loadConfig', () => {
     }
   });
 
-  it('parses the emulator admin token and buckets', () => {
-    expect(loadConfig({}).emulator.buckets).toEqual(['mediaferry-local']);
-    expect(loadConfig({}).emulator.adminToken).toBeUndefined();
-    const c = loadConfig({ EMULATOR_BUCKETS: 'media-a, media-b', EMULATOR_ADMIN_TOKEN: 'admin-token-1' });
-    expect(c.emulator.buckets).toEqual(['media-a', 'media-b']);
-    expect(c.emulator.adminToken).toBe('admin-token-1');
-    expect(() => loadConfig({ EMULATOR_BUCKETS: 'Bad_Bucket' })).toThrow(/EMULATOR_BUCKETS/);
-    expect(() => loadConfig({ EMULATOR_ADMIN_TOKEN: 'short' })).toThrow(/EMULATOR_ADMIN_TOKEN/);
+  it('reads OSS_SIGNATURE_VERSION (v4 unless configured)', () => {
+    expect(loadConfig({}).ossSignatureVersion).toBe('v4');
+    expect(loadConfig({ OSS_SIGNATURE_VERSION: 'v1' }).ossSignatureVersion).toBe('v1');
+    expect(() => loadConfig({ OSS_SIGNATURE_VERSION: 'v2' })).toThrow(/OSS_SIGNATURE_VERSION/);
   });
 
   it('refuses malformed token lists', () => {

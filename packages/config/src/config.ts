@@ -1,4 +1,3 @@
-import os from 'node:os';
 import path from 'node:path';
 import { ConfigError } from '@mediaferry/core';
 import { z } from 'zod';
@@ -72,27 +71,10 @@ const envSchema = z.object({
     .string()
     .regex(/^[a-z0-9-]+$/)
     .default('cn-shanghai'),
+  /** How OSS requests are signed: v4 (every bucket; required by new ones) or v1 (old buckets only). */
+  OSS_SIGNATURE_VERSION: z.enum(['v4', 'v1']).default('v4'),
   ALIBABA_CLOUD_ACCESS_KEY_ID: z.string().min(1).optional(),
   ALIBABA_CLOUD_ACCESS_KEY_SECRET: z.string().min(1).optional(),
-  EMULATOR_ACCESS_KEY_ID: z.string().min(1).default('emulator-access-key-id'),
-  EMULATOR_ACCESS_KEY_SECRET: z.string().min(1).default('emulator-access-key-secret'),
-  EMULATOR_DATA_DIR: z.string().min(1).default(path.join(os.tmpdir(), 'mediaferry-emulator')),
-  EMULATOR_CALLBACK_PRIVATE_KEY: z.string().min(1).default('emulator-callback-key'),
-  /** Lifetime of the STS credentials the emulator issues (the cloud's is 3000 s). */
-  EMULATOR_CREDENTIAL_TTL_SECONDS: int(1).default(3000),
-  /** Bearer token of the emulator's admin API; random (written to a file in the data dir) when unset. */
-  EMULATOR_ADMIN_TOKEN: z.string().min(8).optional(),
-  /** Plain OSS buckets the emulator serves besides its VOD bucket, comma-separated. */
-  EMULATOR_BUCKETS: z
-    .string()
-    .transform((raw) =>
-      raw
-        .split(',')
-        .map((b) => b.trim())
-        .filter(Boolean),
-    )
-    .pipe(z.array(z.string().regex(/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/, 'expected OSS bucket names')))
-    .optional(),
   WORKER_CONCURRENCY: int(1, 256).default(4),
   UPLOAD_PART_SIZE: int(100 * 1024, 5 * GiB).default(8 * MiB),
   UPLOAD_PART_PARALLELISM: int(1, 64).default(4),
@@ -110,7 +92,6 @@ const envSchema = z.object({
   API_PORT: port.default(8080),
   WORKER_METRICS_PORT: port.default(9464),
   METRICS_PORT: port.default(9465),
-  EMULATOR_PORT: port.default(9000),
   /** Address servers bind to. */
   BIND_HOST: z.string().min(1).default('0.0.0.0'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -129,16 +110,8 @@ export interface Config {
   urlAllowPrivate: boolean;
   maxUrlBytes: number;
   vod: { endpoint: string; region: string; accessKeyId: string; accessKeySecret: string };
-  emulator: {
-    accessKeyId: string;
-    accessKeySecret: string;
-    dataDir: string;
-    callbackPrivateKey: string;
-    credentialTtlSeconds: number;
-    port: number;
-    adminToken: string | undefined;
-    buckets: readonly string[];
-  };
+  /** OSS_SIGNATURE_VERSION: how every ali-oss client signs. */
+  ossSignatureVersion: 'v4' | 'v1';
   worker: {
     concurrency: number;
     metricsPort: number;
@@ -199,19 +172,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       endpoint: e.VOD_ENDPOINT,
       region: e.VOD_REGION,
       // Default to the emulator's pair so a newcomer needs no cloud account.
-      accessKeyId: e.ALIBABA_CLOUD_ACCESS_KEY_ID ?? e.EMULATOR_ACCESS_KEY_ID,
-      accessKeySecret: e.ALIBABA_CLOUD_ACCESS_KEY_SECRET ?? e.EMULATOR_ACCESS_KEY_SECRET,
+      accessKeyId: e.ALIBABA_CLOUD_ACCESS_KEY_ID ?? 'emulator-access-key-id',
+      accessKeySecret: e.ALIBABA_CLOUD_ACCESS_KEY_SECRET ?? 'emulator-access-key-secret',
     },
-    emulator: {
-      accessKeyId: e.EMULATOR_ACCESS_KEY_ID,
-      accessKeySecret: e.EMULATOR_ACCESS_KEY_SECRET,
-      dataDir: e.EMULATOR_DATA_DIR,
-      callbackPrivateKey: e.EMULATOR_CALLBACK_PRIVATE_KEY,
-      credentialTtlSeconds: e.EMULATOR_CREDENTIAL_TTL_SECONDS,
-      port: e.EMULATOR_PORT,
-      adminToken: e.EMULATOR_ADMIN_TOKEN,
-      buckets: e.EMULATOR_BUCKETS ?? ['mediaferry-local'],
-    },
+    ossSignatureVersion: e.OSS_SIGNATURE_VERSION,
     worker: {
       concurrency: e.WORKER_CONCURRENCY,
       metricsPort: e.WORKER_METRICS_PORT,

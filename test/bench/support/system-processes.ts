@@ -42,6 +42,7 @@ export async function startEmulatorProcess(
       EMULATOR_ACCESS_KEY_ID: account.accessKeyId,
       EMULATOR_ACCESS_KEY_SECRET: account.accessKeySecret,
       EMULATOR_ADMIN_TOKEN: account.adminToken,
+      EMULATOR_OSS_SIGNATURES: 'v4-only',
       BIND_HOST: '127.0.0.1',
       LOG_LEVEL: 'warn',
     },

@@ -180,6 +180,8 @@ export class System {
       EMULATOR_ADMIN_TOKEN: this.adminToken,
       EMULATOR_DATA_DIR: this.emulatorDataDir,
       EMULATOR_PORT: String(emulatorPort),
+      // Like a bucket created today: any V1-signed request mediaferry made would fail the run.
+      EMULATOR_OSS_SIGNATURES: 'v4-only',
       API_PORT: String(apiPort),
       METRICS_PORT: String(metricsPort),
       BIND_HOST: '127.0.0.1',

@@ -56,7 +56,7 @@ describe('OSS V1 string to sign', () => {
 describe('OSS credential checks with the real ali-oss', () => {
   let emu: Emulator;
   beforeAll(async () => {
-    emu = await startEmulator();
+    emu = await startEmulator({ ossSignatures: 'v4-only' });
   });
   afterAll(async () => {
     await emu?.close();
@@ -148,7 +148,7 @@ describe('OSS credential checks with the real ali-oss', () => {
 
 describe('credential lifetime', () => {
   it('STS credentials expire after credentialTtlSeconds', async () => {
-    const emu = await startEmulator({ credentialTtlSeconds: 1 });
+    const emu = await startEmulator({ ossSignatures: 'v4-only', credentialTtlSeconds: 1 });
     try {
       const t = await createVideo(emu);
       const auth = JSON.parse(Buffer.from(t.body.UploadAuth, 'base64').toString('utf8'));

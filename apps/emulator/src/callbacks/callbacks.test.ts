@@ -51,7 +51,7 @@ describe('VOD upload-complete callbacks', () => {
   });
 
   beforeEach(async () => {
-    emu = await startEmulator({ callbackPrivateKey: 'test-callback-key' });
+    emu = await startEmulator({ ossSignatures: 'v4-only', callbackPrivateKey: 'test-callback-key' });
   });
 
   it('POSTs FileUploadComplete with a valid X-VOD-SIGNATURE when a video completes', async () => {

@@ -18,7 +18,7 @@ const KiB = 1024;
 let emu: Emulator;
 let oss: OSS;
 beforeAll(async () => {
-  emu = await startEmulator();
+  emu = await startEmulator({ ossSignatures: 'v4-only' });
   oss = ossForAccount(emu, 'mediaferry-local');
 });
 afterEach(async () => {

@@ -129,6 +129,7 @@ export const ossErrors = {
           .toString('hex')
           .replace(/(..)(?!$)/g, '$1 '),
       },
+      '0002-00000040',
     ),
   requestTimeTooSkewed: (requestTime: string) =>
     new OssError(

@@ -140,6 +140,15 @@ export async function handleOss(
   try {
     if (!deps.store.hasBucket(target.bucket)) throw ossErrors.noSuchBucket(target.bucket);
     if (target.key !== undefined) validateKey(target.key);
+    if (
+      method === 'POST' &&
+      target.key === undefined &&
+      (req.headers['content-type'] ?? '').startsWith('multipart/form-data')
+    ) {
+      // PostObject authenticates with a policy in the form, not a header: refuse before auth.
+      await drainBody(req);
+      throw ossErrors.notImplemented('PostObject (form uploads)');
+    }
     const principal = deps.auth.authenticate({
       method,
       headers: req.headers,

@@ -56,7 +56,7 @@ describe('readSegments', () => {
 describe('object files on disk', () => {
   let emu: Emulator;
   beforeAll(async () => {
-    emu = await startEmulator();
+    emu = await startEmulator({ ossSignatures: 'v4-only' });
   });
   afterAll(async () => {
     await emu?.close();

@@ -89,7 +89,10 @@ export function decodeUpload(body: VodBody): UploadTarget {
   };
 }
 
-/** ali-oss fed exactly as a VOD uploader feeds it from UploadAddress/UploadAuth. */
+/**
+ * ali-oss fed exactly as a VOD uploader feeds it from UploadAddress/UploadAuth, signing with V4 (what
+ * buckets created today require); pass `{ authorizationV4: false }` for V1.
+ */
 export function ossForUpload(t: UploadTarget, extra: Partial<OSS.Options> = {}): OSS {
   return new OSS({
     endpoint: t.endpoint,
@@ -98,6 +101,7 @@ export function ossForUpload(t: UploadTarget, extra: Partial<OSS.Options> = {}):
     accessKeySecret: t.accessKeySecret,
     stsToken: t.securityToken,
     region: `oss-${t.region}`,
+    authorizationV4: true,
     // Without a refresher ali-oss prints a warning per client; tests refresh explicitly.
     refreshSTSToken: async () => ({
       accessKeyId: t.accessKeyId,
@@ -109,7 +113,7 @@ export function ossForUpload(t: UploadTarget, extra: Partial<OSS.Options> = {}):
   });
 }
 
-/** ali-oss with the account AccessKey pair (a bucket owner). */
+/** ali-oss with the account AccessKey pair (a bucket owner), V4-signed unless `extra` says otherwise. */
 export function ossForAccount(emu: Emulator, bucket: string, extra: Partial<OSS.Options> = {}): OSS {
   return new OSS({
     endpoint: emu.ossEndpoint,
@@ -117,6 +121,7 @@ export function ossForAccount(emu: Emulator, bucket: string, extra: Partial<OSS.
     accessKeyId: emu.accessKeyId,
     accessKeySecret: emu.accessKeySecret,
     region: `oss-${emu.region}`,
+    authorizationV4: true,
     ...extra,
   });
 }

@@ -16,7 +16,7 @@ import {
 
 let emu: Emulator;
 beforeAll(async () => {
-  emu = await startEmulator();
+  emu = await startEmulator({ ossSignatures: 'v4-only' });
 });
 afterAll(async () => {
   await emu?.close();

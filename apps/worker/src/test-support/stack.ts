@@ -55,7 +55,7 @@ export interface StackOptions {
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const redisServer = await startRedisServer();
-  const emulator = await startEmulator();
+  const emulator = await startEmulator({ ossSignatures: 'v4-only' });
   const media = await makeTempDir('mf-worker-media-');
   const prefix = `mfw${randomBytes(3).toString('hex')}`;
   const env: Record<string, string> = {

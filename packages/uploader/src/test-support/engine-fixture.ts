@@ -44,7 +44,7 @@ export class EngineFixture {
 
   static async start(): Promise<EngineFixture> {
     const [emu, redis, dir] = await Promise.all([
-      startEmulator(),
+      startEmulator({ ossSignatures: 'v4-only' }),
       startRedisServer(),
       makeTempDir('mf-engine-'),
     ]);
