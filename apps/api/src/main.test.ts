@@ -73,6 +73,19 @@ describe('node apps/api/dist/main.js', () => {
     expect(proc.output().stderr).toContain('MEDIAFERRY_API_TOKENS');
   });
 
+  it('refuses a non-loopback VOD_ENDPOINT without an AccessKey pair, naming the variables', async () => {
+    const proc = run({
+      REDIS_URL: redis.url,
+      API_PORT: String(await freePort()),
+      MEDIAFERRY_API_TOKENS: 'svc-a:main-test-token',
+      VOD_ENDPOINT: 'https://vod.cn-shanghai.aliyuncs.com',
+    });
+    const [code] = await proc.exited;
+    expect(code).toBe(78);
+    expect(proc.output().stderr).toContain('ALIBABA_CLOUD_ACCESS_KEY_ID');
+    expect(proc.output().stderr).toContain('ALIBABA_CLOUD_ACCESS_KEY_SECRET');
+  });
+
   it('serves, then shuts down cleanly on SIGTERM', async () => {
     const port = await freePort();
     const proc = run({
@@ -98,6 +111,12 @@ describe('node apps/api/dist/main.js', () => {
       expect(code).toBe(0);
       const { stdout } = proc.output();
       expect(stdout).not.toContain('main-test-token');
+      const vodLine = stdout.split('\n').find((l) => l.includes('"msg":"VOD endpoint"'));
+      expect(JSON.parse(vodLine ?? '{}')).toMatchObject({
+        vodEndpoint: 'http://127.0.0.1:9000',
+        vodRegion: 'cn-shanghai',
+        vodAccessKeyFrom: 'emulator-default',
+      });
       // Request lines are written asynchronously: the last ones are flushed on the way out.
       const lines = stdout
         .split('\n')

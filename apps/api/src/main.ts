@@ -1,4 +1,4 @@
-import { loadConfigOrExit } from '@mediaferry/config';
+import { loadConfigOrExit, vodStartupFields } from '@mediaferry/config';
 import { closeRedis, createRedis, createUploadQueue, JobEventBus, JobStore } from '@mediaferry/queue';
 import { assertSourceAllowed, closeSourcePolicy, sourcePolicyFromConfig } from '@mediaferry/sources';
 import { createLogger } from '@mediaferry/telemetry';
@@ -17,6 +17,7 @@ async function main(): Promise<void> {
     process.exit(78);
   }
   const logger = createLogger({ name: 'api', level: config.logLevel });
+  logger.info(vodStartupFields(config), 'VOD endpoint');
   installProcessGuards(logger);
   // Request lines: lean, written once per event-loop turn and on exit (see request-log.ts).
   const requestLines = new TurnBatchedWriter(1);

@@ -112,6 +112,7 @@ describe('node apps/worker/dist/main.js', () => {
     const [code] = await worker.exited;
     expect(code).toBe(0);
     expect(worker.output()).toContain('worker stopped');
+    expect(worker.output()).toContain(`"vodEndpoint":"${stack.env.VOD_ENDPOINT}"`);
     expect(worker.output()).not.toContain(stack.config.vod.accessKeySecret);
   });
 

@@ -1,4 +1,4 @@
-import { loadConfigOrExit } from '@mediaferry/config';
+import { loadConfigOrExit, vodStartupFields } from '@mediaferry/config';
 import { closeRedis, createRedis, pingRedis } from '@mediaferry/queue';
 import { closeSourcePolicy, sourcePolicyFromConfig } from '@mediaferry/sources';
 import { createLogger, createWorkerMetrics, startMetricsServer } from '@mediaferry/telemetry';
@@ -10,6 +10,7 @@ import { targetDepsFromConfig } from './target-deps.js';
 async function main(): Promise<void> {
   const config = loadConfigOrExit(process.env);
   const logger = createLogger({ name: 'worker', level: config.logLevel });
+  logger.info(vodStartupFields(config), 'VOD endpoint');
   installProcessGuards(logger);
   const redis = createRedis(config.redisUrl, { role: 'worker', logger, connectionName: 'mediaferry-worker' });
   const subscriber = createRedis(config.redisUrl, {

@@ -2,6 +2,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ConfigError } from '@mediaferry/core';
 import { z } from 'zod';
+import { type VodSettings, vodSettings } from './vod-settings.js';
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -128,7 +129,7 @@ export interface Config {
   fileRoots: readonly string[];
   urlAllowPrivate: boolean;
   maxUrlBytes: number;
-  vod: { endpoint: string; region: string; accessKeyId: string; accessKeySecret: string };
+  vod: VodSettings;
   emulator: {
     accessKeyId: string;
     accessKeySecret: string;
@@ -195,13 +196,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     fileRoots: e.MEDIAFERRY_FILE_ROOTS,
     urlAllowPrivate: e.MEDIAFERRY_URL_ALLOW_PRIVATE,
     maxUrlBytes: e.MEDIAFERRY_MAX_URL_BYTES,
-    vod: {
+    vod: vodSettings({
       endpoint: e.VOD_ENDPOINT,
       region: e.VOD_REGION,
-      // Default to the emulator's pair so a newcomer needs no cloud account.
-      accessKeyId: e.ALIBABA_CLOUD_ACCESS_KEY_ID ?? e.EMULATOR_ACCESS_KEY_ID,
-      accessKeySecret: e.ALIBABA_CLOUD_ACCESS_KEY_SECRET ?? e.EMULATOR_ACCESS_KEY_SECRET,
-    },
+      accessKeyId: e.ALIBABA_CLOUD_ACCESS_KEY_ID,
+      accessKeySecret: e.ALIBABA_CLOUD_ACCESS_KEY_SECRET,
+    }),
     emulator: {
       accessKeyId: e.EMULATOR_ACCESS_KEY_ID,
       accessKeySecret: e.EMULATOR_ACCESS_KEY_SECRET,
