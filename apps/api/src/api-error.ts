@@ -1,6 +1,15 @@
-import { MediaferryError } from '@mediaferry/core';
+import {
+  type ApiErrorCode,
+  isJobErrorCode,
+  isSourceErrorCode,
+  type JobErrorCode,
+  MediaferryError,
+} from '@mediaferry/core';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodError } from 'zod';
+
+/** The codes an API error body carries: the API's own, or the job code of a refused check. */
+export type ApiBodyCode = ApiErrorCode | JobErrorCode;
 
 /** One offending input field: `path` in dot notation (`media.title`, `jobs.3.source.path`). */
 export interface FieldIssue {
@@ -10,7 +19,7 @@ export interface FieldIssue {
 
 /** The CONTRACT §1 error body. */
 export interface ErrorBody {
-  error: { code: string; message: string; details?: Record<string, unknown> };
+  error: { code: ApiBodyCode; message: string; details?: Record<string, unknown> };
 }
 
 /** An error that already knows its HTTP status and stable code. */
@@ -18,7 +27,7 @@ export class ApiError extends Error {
   override name = 'ApiError';
   constructor(
     readonly statusCode: number,
-    readonly code: string,
+    readonly code: ApiBodyCode,
     message: string,
     readonly details?: Record<string, unknown>,
   ) {
@@ -51,11 +60,12 @@ export function validationFailed(fields: FieldIssue[], message = 'The request is
 
 /** Source refusals keep their stable code (SOURCE_FORBIDDEN, SOURCE_NOT_FOUND, …) and answer 400. */
 export function fromMediaferryError(err: MediaferryError): ApiError {
-  if (err.code === 'NOT_FOUND') return notFound();
-  if (err.code === 'VALIDATION_FAILED') return new ApiError(400, err.code, err.message);
-  if (err.code.startsWith('SOURCE_') && !err.retryable) return new ApiError(400, err.code, err.message);
+  const { code } = err;
+  if (code === 'NOT_FOUND') return notFound();
+  if (code === 'VALIDATION_FAILED') return new ApiError(400, code, err.message);
+  if (isSourceErrorCode(code) && !err.retryable) return new ApiError(400, code, err.message);
   if (err.retryable) return new ApiError(503, 'UNAVAILABLE', err.message);
-  return new ApiError(400, err.code, err.message);
+  return new ApiError(400, isJobErrorCode(code) ? code : 'VALIDATION_FAILED', err.message);
 }
 
 const REDIS_DOWN =

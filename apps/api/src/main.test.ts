@@ -1,7 +1,5 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { freePort, type RedisServer, startRedisServer, waitForPort } from '@mediaferry/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AppBuild, buildApp } from './test-support/build-app.js';
@@ -19,8 +17,8 @@ afterAll(async () => {
   await build?.remove();
 });
 
-function run(env: Record<string, string>) {
-  const child = spawn(process.execPath, [build.mainJs], {
+function run(env: Record<string, string>, nodeArgs: string[] = []) {
+  const child = spawn(process.execPath, [...nodeArgs, build.mainJs], {
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -36,34 +34,10 @@ function run(env: Record<string, string>) {
   return { child, exited, output: () => ({ stdout, stderr }) };
 }
 
-/** Runs the compiled `installProcessGuards` in a child that then rejects a promise and throws. */
-async function guardedChild(buildDir: string) {
-  const module = pathToFileURL(path.join(buildDir, 'process-guards.js')).href;
-  const script = `
-    const { installProcessGuards } = await import(${JSON.stringify(module)});
-    let logged = 0;
-    installProcessGuards({
-      error(obj, msg) {
-        process.stdout.write(msg + ': ' + String(obj.err && obj.err.message) + '\\n');
-        if (++logged === 2) setImmediate(() => { process.stdout.write('STILL_ALIVE\\n'); process.exit(0); });
-      },
-    });
-    Promise.reject(new Error('boom-rejection'));
-    setImmediate(() => { throw new Error('boom-exception'); });
-  `;
-  const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.on('data', (d) => {
-    output += String(d);
-  });
-  child.stderr.on('data', (d) => {
-    output += String(d);
-  });
-  const [code] = (await once(child, 'exit')) as [number | null];
-  return { code, output };
-}
+/** A programmer error on demand inside the real API process: preloaded, it throws on SIGUSR2. */
+const FAULT_ON_SIGUSR2 = `data:text/javascript,${encodeURIComponent(
+  "process.on('SIGUSR2', () => setImmediate(() => { throw new Error('injected-bug'); }));",
+)}`;
 
 describe('node apps/api/dist/main.js', () => {
   it('refuses to start without MEDIAFERRY_API_TOKENS, naming the variable', async () => {
@@ -71,6 +45,19 @@ describe('node apps/api/dist/main.js', () => {
     const [code] = await proc.exited;
     expect(code).toBe(78);
     expect(proc.output().stderr).toContain('MEDIAFERRY_API_TOKENS');
+  });
+
+  it('refuses a non-loopback VOD_ENDPOINT without an AccessKey pair, naming the variables', async () => {
+    const proc = run({
+      REDIS_URL: redis.url,
+      API_PORT: String(await freePort()),
+      MEDIAFERRY_API_TOKENS: 'svc-a:main-test-token',
+      VOD_ENDPOINT: 'https://vod.cn-shanghai.aliyuncs.com',
+    });
+    const [code] = await proc.exited;
+    expect(code).toBe(78);
+    expect(proc.output().stderr).toContain('ALIBABA_CLOUD_ACCESS_KEY_ID');
+    expect(proc.output().stderr).toContain('ALIBABA_CLOUD_ACCESS_KEY_SECRET');
   });
 
   it('serves, then shuts down cleanly on SIGTERM', async () => {
@@ -98,6 +85,12 @@ describe('node apps/api/dist/main.js', () => {
       expect(code).toBe(0);
       const { stdout } = proc.output();
       expect(stdout).not.toContain('main-test-token');
+      const vodLine = stdout.split('\n').find((l) => l.includes('"msg":"VOD endpoint"'));
+      expect(JSON.parse(vodLine ?? '{}')).toMatchObject({
+        vodEndpoint: 'http://127.0.0.1:9000',
+        vodRegion: 'cn-shanghai',
+        vodAccessKeyFrom: 'emulator-default',
+      });
       // Request lines are written asynchronously: the last ones are flushed on the way out.
       const lines = stdout
         .split('\n')
@@ -117,12 +110,30 @@ describe('node apps/api/dist/main.js', () => {
       proc.child.kill('SIGKILL');
     }
   });
-  it('logs an unhandled rejection and an uncaught exception and keeps running', async () => {
-    const { code, output } = await guardedChild(build.dir);
-    expect(output).toContain('unhandled promise rejection; the process goes on: boom-rejection');
-    expect(output).toContain('uncaught exception; the process goes on: boom-exception');
-    expect(output).toContain('STILL_ALIVE');
-    expect(code).toBe(0);
+  it('on an uncaught exception: logs it, closes like SIGTERM, exits non-zero', async () => {
+    const port = await freePort();
+    const proc = run(
+      {
+        REDIS_URL: redis.url,
+        API_PORT: String(port),
+        BIND_HOST: '127.0.0.1',
+        MEDIAFERRY_API_TOKENS: 'svc-a:main-test-token',
+      },
+      ['--import', FAULT_ON_SIGUSR2],
+    );
+    try {
+      await waitForPort(port);
+      expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+      proc.child.kill('SIGUSR2');
+      const [code] = await proc.exited;
+      expect(code).toBe(70);
+      const { stdout } = proc.output();
+      expect(stdout).toContain('uncaught exception; handing work back and exiting');
+      expect(stdout).toContain('injected-bug');
+      expect(stdout).toContain('"msg":"stopped"');
+    } finally {
+      proc.child.kill('SIGKILL');
+    }
   });
 
   it('starts and shuts down on SIGTERM while Redis is down', async () => {

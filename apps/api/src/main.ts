@@ -1,11 +1,13 @@
-import { loadConfigOrExit } from '@mediaferry/config';
+import { loadConfigOrExit, vodStartupFields } from '@mediaferry/config';
 import { closeRedis, createRedis, createUploadQueue, JobEventBus, JobStore } from '@mediaferry/queue';
 import { assertSourceAllowed, closeSourcePolicy, sourcePolicyFromConfig } from '@mediaferry/sources';
-import { createLogger } from '@mediaferry/telemetry';
+import { createLogger, installProcessGuards } from '@mediaferry/telemetry';
 import { WebhookDispatcher } from '@mediaferry/webhooks';
 import { buildApi } from './build-api.js';
-import { installProcessGuards } from './process-guards.js';
 import { createRequestLogger, TurnBatchedWriter } from './request-log.js';
+
+/** How long a fault waits for requests in flight and webhooks before the process exits anyway. */
+const API_FAULT_GRACE_MS = 10_000;
 
 /** `node apps/api/dist/main.js`: configured by the environment only (CONTRACT §4). */
 async function main(): Promise<void> {
@@ -17,7 +19,9 @@ async function main(): Promise<void> {
     process.exit(78);
   }
   const logger = createLogger({ name: 'api', level: config.logLevel });
-  installProcessGuards(logger);
+  logger.info(vodStartupFields(config), 'VOD endpoint');
+  let stop: () => Promise<void> = async () => {};
+  installProcessGuards({ logger, shutdown: () => stop(), graceMs: API_FAULT_GRACE_MS });
   // Request lines: lean, written once per event-loop turn and on exit (see request-log.ts).
   const requestLines = new TurnBatchedWriter(1);
   process.on('exit', () => requestLines.flushSync());
@@ -54,12 +58,11 @@ async function main(): Promise<void> {
     options: { rateLimitMax: config.apiRateLimit.max, rateLimitWindowMs: config.apiRateLimit.windowMs },
   });
 
-  let stopping = false;
-  const shutdown = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    void (async () => {
-      logger.info({ signal }, 'shutting down');
+  // Stops accepting, lets requests in flight finish, closes connections; cached, so a fault during a
+  // SIGTERM shutdown (or the reverse) runs it once.
+  let stopping: Promise<void> | undefined;
+  stop = () => {
+    stopping ??= (async () => {
       const steps = [
         () => app.close(),
         () => queue.close(),
@@ -76,8 +79,12 @@ async function main(): Promise<void> {
         }
       }
       logger.info('stopped');
-      process.exit(0);
     })();
+    return stopping;
+  };
+  const shutdown = (signal: string) => {
+    logger.info({ signal }, 'shutting down');
+    void stop().then(() => process.exit(0));
   };
   process.once('SIGTERM', () => shutdown('SIGTERM'));
   process.once('SIGINT', () => shutdown('SIGINT'));

@@ -1,9 +1,10 @@
-import { loadConfigOrExit } from '@mediaferry/config';
+import { loadConfigOrExit, vodStartupFields } from '@mediaferry/config';
 import { createLogger } from '@mediaferry/telemetry';
 import { startMetricsApp } from './app.js';
 
 const config = loadConfigOrExit(process.env);
 const logger = createLogger({ name: 'metrics', level: config.logLevel });
+logger.info(vodStartupFields(config), 'VOD endpoint');
 
 try {
   const app = await startMetricsApp({ config, logger });

@@ -1,7 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { freePort } from '@mediaferry/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AppBuild, buildApp } from './test-support/build-app.js';
@@ -29,10 +27,12 @@ interface WorkerProcess {
 }
 
 /** `node dist/main.js` with the stack's environment; resolves once /healthz answers. */
-async function startWorkerProcess(): Promise<WorkerProcess> {
+async function startWorkerProcess(
+  o: { nodeArgs?: string[]; env?: Record<string, string> } = {},
+): Promise<WorkerProcess> {
   const port = await freePort();
-  const child = spawn(process.execPath, [build.mainJs], {
-    env: { PATH: process.env.PATH ?? '', ...stack.env, WORKER_METRICS_PORT: String(port) },
+  const child = spawn(process.execPath, [...(o.nodeArgs ?? []), build.mainJs], {
+    env: { PATH: process.env.PATH ?? '', ...stack.env, WORKER_METRICS_PORT: String(port), ...o.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.push(child);
@@ -69,34 +69,16 @@ async function startWorkerProcess(): Promise<WorkerProcess> {
   };
 }
 
-/** Runs the compiled `installProcessGuards` in a child that then rejects a promise and throws. */
-async function guardedChild(buildDir: string) {
-  const module = pathToFileURL(path.join(buildDir, 'process-guards.js')).href;
-  const script = `
-    const { installProcessGuards } = await import(${JSON.stringify(module)});
-    let logged = 0;
-    installProcessGuards({
-      error(obj, msg) {
-        process.stdout.write(msg + ': ' + String(obj.err && obj.err.message) + '\\n');
-        if (++logged === 2) setImmediate(() => { process.stdout.write('STILL_ALIVE\\n'); process.exit(0); });
-      },
-    });
-    Promise.reject(new Error('boom-rejection'));
-    setImmediate(() => { throw new Error('boom-exception'); });
-  `;
-  const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
-    stdio: ['ignore', 'pipe', 'pipe'],
+/**
+ * A programmer error on demand inside a real worker process: preloaded with `--import`, it throws from
+ * the event loop (or leaves a rejection unhandled) when the process gets SIGUSR2.
+ */
+const FAULT_ON_SIGUSR2 = `data:text/javascript,${encodeURIComponent(`
+  process.on('SIGUSR2', () => {
+    if (process.env.FAULT_KIND === 'rejection') Promise.reject(new Error('injected-rejection'));
+    else setImmediate(() => { throw new Error('injected-bug'); });
   });
-  let output = '';
-  child.stdout.on('data', (d) => {
-    output += String(d);
-  });
-  child.stderr.on('data', (d) => {
-    output += String(d);
-  });
-  const [code] = (await once(child, 'exit')) as [number | null];
-  return { code, output };
-}
+`)}`;
 
 describe('node apps/worker/dist/main.js', () => {
   it('runs a file job end to end, serves /metrics and /healthz, and exits 0 on SIGTERM', async () => {
@@ -112,6 +94,7 @@ describe('node apps/worker/dist/main.js', () => {
     const [code] = await worker.exited;
     expect(code).toBe(0);
     expect(worker.output()).toContain('worker stopped');
+    expect(worker.output()).toContain(`"vodEndpoint":"${stack.env.VOD_ENDPOINT}"`);
     expect(worker.output()).not.toContain(stack.config.vod.accessKeySecret);
   });
 
@@ -150,11 +133,37 @@ describe('node apps/worker/dist/main.js', () => {
     second.child.kill('SIGTERM');
     expect((await second.exited)[0]).toBe(0);
   });
-  it('logs an unhandled rejection and an uncaught exception and keeps running', async () => {
-    const { code, output } = await guardedChild(build.dir);
-    expect(output).toContain('unhandled promise rejection; the process goes on: boom-rejection');
-    expect(output).toContain('uncaught exception; the process goes on: boom-exception');
-    expect(output).toContain('STILL_ALIVE');
-    expect(code).toBe(0);
-  });
+  for (const kind of ['exception', 'rejection'] as const) {
+    it(`on an uncaught ${kind}: logs it, hands the job back, exits non-zero; another worker finishes the job`, async () => {
+      const faulty = await startWorkerProcess({
+        nodeArgs: ['--import', FAULT_ON_SIGUSR2],
+        env: { FAULT_KIND: kind },
+      });
+      await stack.emulator.admin.throttle(384 * KiB);
+      const { record, crc64 } = await stack.submitFile(`fault-${kind}.mp4`, 3 * 1024 * KiB);
+      await stack.waitFor(record.id, (r) => r.progress.partsDone >= 3);
+
+      faulty.child.kill('SIGUSR2');
+      const [code] = await faulty.exited;
+      expect(code).toBe(70);
+      const output = faulty.output();
+      expect(output).toContain(
+        kind === 'exception'
+          ? 'uncaught exception; handing work back and exiting'
+          : 'unhandled promise rejection; handing work back and exiting',
+      );
+      expect(output).toContain(kind === 'exception' ? 'injected-bug' : 'injected-rejection');
+      expect(output).toContain('job handed back');
+      expect(await stack.store.get(record.id)).toMatchObject({ status: 'queued', error: null });
+
+      await stack.emulator.admin.throttle(null);
+      const second = await startWorkerProcess();
+      const done = await stack.waitFor(record.id);
+      expect(done).toMatchObject({ status: 'succeeded', result: { size: 3 * 1024 * KiB, crc64 } });
+      expect(await second.metric('mediaferry_resumes_total')).toBe(1);
+      expect(await stack.emulator.admin.listUploads(stack.emulator.vodBucket)).toEqual([]);
+      second.child.kill('SIGTERM');
+      expect((await second.exited)[0]).toBe(0);
+    });
+  }
 });

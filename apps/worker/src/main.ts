@@ -1,16 +1,27 @@
-import { loadConfigOrExit } from '@mediaferry/config';
+import { loadConfigOrExit, vodStartupFields } from '@mediaferry/config';
 import { closeRedis, createRedis, pingRedis } from '@mediaferry/queue';
 import { closeSourcePolicy, sourcePolicyFromConfig } from '@mediaferry/sources';
-import { createLogger, createWorkerMetrics, startMetricsServer } from '@mediaferry/telemetry';
+import {
+  createLogger,
+  createWorkerMetrics,
+  installProcessGuards,
+  startMetricsServer,
+} from '@mediaferry/telemetry';
 import { buildWorker } from './build-worker.js';
-import { installProcessGuards } from './process-guards.js';
 import { targetDepsFromConfig } from './target-deps.js';
 
 /** `node apps/worker/dist/main.js`: configured by the environment only (CONTRACT §4). */
 async function main(): Promise<void> {
   const config = loadConfigOrExit(process.env);
   const logger = createLogger({ name: 'worker', level: config.logLevel });
-  installProcessGuards(logger);
+  logger.info(vodStartupFields(config), 'VOD endpoint');
+  // Until the worker exists there is nothing to hand back: a fault just exits non-zero.
+  let stop: () => Promise<void> = async () => {};
+  installProcessGuards({
+    logger,
+    shutdown: () => stop(),
+    graceMs: config.worker.shutdownGraceMs + 2000,
+  });
   const redis = createRedis(config.redisUrl, { role: 'worker', logger, connectionName: 'mediaferry-worker' });
   const subscriber = createRedis(config.redisUrl, {
     role: 'subscriber',
@@ -36,14 +47,11 @@ async function main(): Promise<void> {
     ready: () => pingRedis(redis),
   });
 
-  let stopping = false;
-  const shutdown = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'shutting down');
-    // Whatever happens below, exit within the grace period (plus a little for the last steps).
-    setTimeout(() => process.exit(0), config.worker.shutdownGraceMs + 2000).unref();
-    void (async () => {
+  // Hands running jobs back (bounded by the grace period) and closes everything; cached, so a fault
+  // during a SIGTERM shutdown (or the reverse) runs it once.
+  let stopping: Promise<void> | undefined;
+  stop = () => {
+    stopping ??= (async () => {
       await worker.close();
       for (const step of [
         () => server.close(),
@@ -52,8 +60,14 @@ async function main(): Promise<void> {
       ]) {
         await step().catch((err: unknown) => logger.warn({ err }, 'shutdown step failed'));
       }
-      process.exit(0);
     })();
+    return stopping;
+  };
+  const shutdown = (signal: string) => {
+    logger.info({ signal }, 'shutting down');
+    // Whatever happens below, exit within the grace period (plus a little for the last steps).
+    setTimeout(() => process.exit(0), config.worker.shutdownGraceMs + 2000).unref();
+    void stop().then(() => process.exit(0));
   };
   process.once('SIGTERM', () => shutdown('SIGTERM'));
   process.once('SIGINT', () => shutdown('SIGINT'));

@@ -1,4 +1,4 @@
-import { isRetryableStatus, MediaferryError } from '@mediaferry/core';
+import { type ErrorCode, isRetryableStatus, MediaferryError } from '@mediaferry/core';
 
 /** The JSON error body every mediaferry API error carries (CONTRACT §1). */
 export interface ApiErrorBody {
@@ -6,7 +6,7 @@ export interface ApiErrorBody {
 }
 
 /** Codes the contract names, used when an error response has no parsable JSON body (e.g. a proxy's 502). */
-const CODE_BY_STATUS: Record<number, string> = {
+const CODE_BY_STATUS: Record<number, ErrorCode> = {
   400: 'VALIDATION_FAILED',
   401: 'UNAUTHORIZED',
   404: 'NOT_FOUND',
@@ -28,7 +28,7 @@ export class ApiError extends MediaferryError {
 
   constructor(
     status: number,
-    code: string,
+    code: ErrorCode,
     message: string,
     options: { details?: Record<string, unknown>; retryAfterMs?: number; cause?: unknown } = {},
   ) {
@@ -47,7 +47,8 @@ export class ApiError extends MediaferryError {
     const retryAfterMs = parseRetryAfter(retryAfter);
     const body = parseErrorBody(bodyText);
     if (body) {
-      return new ApiError(status, body.error.code, body.error.message, {
+      // The server speaks the same typed union (CONTRACT §1); a newer server's code passes through as is.
+      return new ApiError(status, body.error.code as ErrorCode, body.error.message, {
         ...(body.error.details ? { details: body.error.details } : {}),
         ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
       });

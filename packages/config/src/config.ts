@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { ConfigError } from '@mediaferry/core';
 import { z } from 'zod';
+import { type VodSettings, vodSettings } from './vod-settings.js';
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -109,7 +110,7 @@ export interface Config {
   fileRoots: readonly string[];
   urlAllowPrivate: boolean;
   maxUrlBytes: number;
-  vod: { endpoint: string; region: string; accessKeyId: string; accessKeySecret: string };
+  vod: VodSettings;
   /** OSS_SIGNATURE_VERSION: how every ali-oss client signs. */
   ossSignatureVersion: 'v4' | 'v1';
   worker: {
@@ -168,13 +169,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     fileRoots: e.MEDIAFERRY_FILE_ROOTS,
     urlAllowPrivate: e.MEDIAFERRY_URL_ALLOW_PRIVATE,
     maxUrlBytes: e.MEDIAFERRY_MAX_URL_BYTES,
-    vod: {
+    vod: vodSettings({
       endpoint: e.VOD_ENDPOINT,
       region: e.VOD_REGION,
-      // Default to the emulator's pair so a newcomer needs no cloud account.
-      accessKeyId: e.ALIBABA_CLOUD_ACCESS_KEY_ID ?? 'emulator-access-key-id',
-      accessKeySecret: e.ALIBABA_CLOUD_ACCESS_KEY_SECRET ?? 'emulator-access-key-secret',
-    },
+      accessKeyId: e.ALIBABA_CLOUD_ACCESS_KEY_ID,
+      accessKeySecret: e.ALIBABA_CLOUD_ACCESS_KEY_SECRET,
+    }),
     ossSignatureVersion: e.OSS_SIGNATURE_VERSION,
     worker: {
       concurrency: e.WORKER_CONCURRENCY,

@@ -1,1 +1,7 @@
 export { type Config, loadConfig, loadConfigOrExit } from './config.js';
+export {
+  EMULATOR_DEFAULT_ACCESS_KEY,
+  isLoopbackEndpoint,
+  type VodSettings,
+  vodStartupFields,
+} from './vod-settings.js';

@@ -25,10 +25,10 @@ describe('errors', () => {
     expect(new StorageError('nope', { status: 400, retryable: true }).retryable).toBe(true);
   });
 
-  it('classifies unknown errors: network codes retryable, the rest internal', () => {
+  it('classifies unknown errors: network codes retryable, the rest internal and not retried', () => {
     const reset = Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
     expect(classify(reset)).toEqual({ code: 'NETWORK_ERROR', message: 'socket hang up', retryable: true });
-    expect(classify(new TypeError('bug')).code).toBe('INTERNAL');
+    expect(classify(new TypeError('bug'))).toEqual({ code: 'INTERNAL', message: 'bug', retryable: false });
     expect(classify('weird').code).toBe('INTERNAL');
     expect(classify(new SourceNotFoundError('gone')).retryable).toBe(false);
   });

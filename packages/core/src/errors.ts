@@ -1,9 +1,12 @@
+import type { ErrorCode } from './error-codes.js';
+import { decideRetry } from './retry-policy.js';
+
 /**
  * One error base with a stable `code` and a `retryable` flag; one small class per kind.
  * `name` is set on every class so checks by name work across process boundaries (BullMQ style).
  */
 export interface ErrorInfo {
-  code: string;
+  code: ErrorCode;
   message: string;
   retryable: boolean;
 }
@@ -17,11 +20,11 @@ export interface MediaferryErrorOptions {
 
 export class MediaferryError extends Error {
   override name = 'MediaferryError';
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly retryable: boolean;
   readonly details: Record<string, unknown> | undefined;
 
-  constructor(code: string, message: string, retryable: boolean, options: MediaferryErrorOptions = {}) {
+  constructor(code: ErrorCode, message: string, retryable: boolean, options: MediaferryErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.retryable = options.retryable ?? retryable;
@@ -205,38 +208,6 @@ export class NotFoundError extends MediaferryError {
   }
 }
 
-const RETRYABLE_NETWORK_CODES = new Set([
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'ECONNABORTED',
-  'EPIPE',
-  'ETIMEDOUT',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'ENETUNREACH',
-  'ENETDOWN',
-  'EHOSTUNREACH',
-  'EHOSTDOWN',
-  'UND_ERR_SOCKET',
-  'UND_ERR_CONNECT_TIMEOUT',
-  'UND_ERR_HEADERS_TIMEOUT',
-  'UND_ERR_BODY_TIMEOUT',
-  'UND_ERR_CLOSED',
-  'ResponseTimeoutError',
-  'ConnectionTimeoutError',
-  'RequestError',
-]);
-
-/** Whether a Node/undici network error code is worth retrying. */
-export function isRetryableNetworkCode(code: unknown): boolean {
-  return typeof code === 'string' && RETRYABLE_NETWORK_CODES.has(code);
-}
-
-/** Statuses that are worth retrying on any HTTP API. */
-export function isRetryableStatus(status: number): boolean {
-  return status === 408 || status === 429 || status >= 500;
-}
-
 export function isAbortError(err: unknown): boolean {
   return (
     err instanceof Error && (err.name === 'AbortError' || (err as { code?: unknown }).code === 'ABORT_ERR')
@@ -244,18 +215,20 @@ export function isAbortError(err: unknown): boolean {
 }
 
 /**
- * The one place that turns any thrown value into `{code, message, retryable}`: known errors keep
- * their code, bare network errors are retryable, anything else is an internal (retryable) error.
+ * The one place that turns any thrown value into `{code, message, retryable}` at the job boundary
+ * (the worker, the webhooks): known errors keep their code, bare network errors are NETWORK_ERROR,
+ * anything else INTERNAL. `retryable` is the retry policy's decision (`decideRetry`), so the engine
+ * retrying a part and the worker retrying a job never disagree.
  */
 export function classify(err: unknown): ErrorInfo {
-  if (err instanceof MediaferryError) return err.toJSON();
+  const retryable = decideRetry(err, { scope: 'job' }).retryable;
+  if (err instanceof MediaferryError) return { code: err.code, message: err.message, retryable };
   if (isAbortError(err)) return { code: 'ABORTED', message: (err as Error).message, retryable: false };
   if (err instanceof Error) {
-    const code = (err as { code?: unknown }).code;
-    if (isRetryableNetworkCode(code)) return { code: 'NETWORK_ERROR', message: err.message, retryable: true };
-    return { code: 'INTERNAL', message: err.message, retryable: true };
+    const network = decideRetry(err, { scope: 'operation' }).reason === 'network';
+    return { code: network ? 'NETWORK_ERROR' : 'INTERNAL', message: err.message, retryable };
   }
-  return { code: 'INTERNAL', message: String(err), retryable: true };
+  return { code: 'INTERNAL', message: String(err), retryable };
 }
 
 /** Throws `AbortError` when the signal is aborted (keeps the signal's reason as the cause). */

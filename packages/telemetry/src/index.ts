@@ -6,6 +6,7 @@ export {
   type MetricsServerOptions,
   startMetricsServer,
 } from './metrics-server.js';
+export { type GuardLogger, installProcessGuards, type ProcessGuardOptions } from './process-guards.js';
 export { isSensitiveKey, REDACTED, scrubText, scrubValue } from './redact.js';
 export {
   createWorkerMetrics,

@@ -1,66 +1,25 @@
 import {
   AbortError,
-  CredentialsExpiredError,
-  isRetryableNetworkCode,
-  MediaferryError,
-  NetworkError,
-  NoSuchUploadError,
-  OwnershipLostError,
-  StorageError,
+  type BackoffOptions,
+  decideRetry,
+  type RetryPolicy,
+  type RetryReason,
+  retryPolicy,
   type StorageTarget,
-  ThrottledError,
   TimeoutError,
   type UploadedPart,
 } from '@mediaferry/core';
-import { type BackoffOptions, backoffDelay, sleep } from './backoff.js';
+import { sleep } from './backoff.js';
 
-/** Why a part (or a source read) was retried; the worker's `mediaferry_part_retries_total{reason}`. */
-export type RetryReason =
-  | 'network'
-  | '5xx'
-  | 'throttled'
-  | 'timeout'
-  | 'credentials'
-  | 'integrity'
-  | 'source'
-  | 'other';
+export type { RetryReason };
 
 /**
- * The retry reason for a failed part upload, or null when retrying cannot help: fatal errors, aborts,
- * lost ownership, and a multipart upload that no longer exists (the engine handles that one).
+ * The retry reason for a failed part upload, or null when retrying it in place cannot help: the one
+ * policy of `@mediaferry/core` (`decideRetry`) in operation scope.
  */
-export function partRetryReason(err: unknown): RetryReason | null {
-  if (err instanceof NoSuchUploadError || err instanceof OwnershipLostError || err instanceof AbortError)
-    return null;
-  if (err instanceof TimeoutError) return 'timeout';
-  if (err instanceof ThrottledError) return 'throttled';
-  if (err instanceof CredentialsExpiredError) return 'credentials';
-  if (err instanceof StorageError) {
-    if (err.status === 429) return 'throttled';
-    if (err.retryable) return (err.status ?? 500) >= 500 ? '5xx' : 'other';
-    return null;
-  }
-  if (err instanceof NetworkError) return 'network';
-  if (err instanceof MediaferryError) {
-    const status = (err as { status?: unknown }).status;
-    if (err.retryable && typeof status === 'number')
-      return status === 429 ? 'throttled' : status >= 500 ? '5xx' : 'other';
-    if (err.code === 'INTEGRITY_MISMATCH') return err.retryable ? 'integrity' : null;
-    return err.retryable ? 'other' : null;
-  }
-  if (err instanceof Error) {
-    if (err.name === 'AbortError') return null;
-    if (isRetryableNetworkCode((err as { code?: unknown }).code)) return 'network';
-  }
-  return null;
-}
-
-/** Milliseconds the server asked us to wait, if it did. */
-function retryAfterOf(err: unknown): number | undefined {
-  if (err instanceof ThrottledError) return err.retryAfterMs;
-  const details = err instanceof MediaferryError ? err.details : undefined;
-  const value = details?.retryAfterMs;
-  return typeof value === 'number' ? value : undefined;
+export function partRetryReason(err: unknown, policy?: RetryPolicy): RetryReason | null {
+  const decision = decideRetry(err, { scope: 'operation', ...(policy ? { policy } : {}) });
+  return decision.retryable && decision.reason !== 'fatal' ? decision.reason : null;
 }
 
 export interface RetryOptions {
@@ -72,6 +31,8 @@ export interface RetryOptions {
   /** Part uploads only: slowest acceptable rate, adding `bytes / minBytesPerSecond` to `timeoutMs`. */
   minBytesPerSecond?: number;
   backoff: BackoffOptions;
+  /** Whether and when to retry; its `backoff` is replaced by the one above. @defaultValue DEFAULT_RETRY_POLICY */
+  policy?: RetryPolicy;
   /** Called before each retry's wait. */
   onRetry?: (reason: RetryReason, err: unknown, attempt: number, delayMs: number) => void;
 }
@@ -87,6 +48,7 @@ export async function withRetries<T>(
   options: RetryOptions,
 ): Promise<T> {
   const { signal } = options;
+  const policy = retryPolicy({ backoff: options.backoff }, options.policy);
   for (let n = 1; ; n++) {
     if (signal.aborted) throw new AbortError(`${what} aborted`, { cause: signal.reason });
     const deadline = new AbortController();
@@ -99,9 +61,9 @@ export async function withRetries<T>(
     } catch (caught) {
       if (signal.aborted) throw new AbortError(`${what} aborted`, { cause: signal.reason });
       const err = deadline.signal.aborted ? (deadline.signal.reason as TimeoutError) : caught;
-      const reason = partRetryReason(err);
-      if (reason === null || n >= options.maxAttempts) throw err;
-      const delayMs = backoffDelay(n, options.backoff, retryAfterOf(err));
+      const decision = decideRetry(err, { scope: 'operation', attempt: n, policy });
+      if (!decision.retryable || decision.reason === 'fatal' || n >= options.maxAttempts) throw err;
+      const { reason, delayMs } = decision;
       options.onRetry?.(reason, err, n, delayMs);
       await sleep(delayMs, signal);
     } finally {
@@ -127,8 +89,9 @@ export interface PartUploadOutcome {
 
 /**
  * Uploads one part with retries (see `withRetries`). Credentials are the target's business: it
- * refreshes them itself and only surfaces a retryable CredentialsExpiredError if that failed, which is
- * retried like any transient error — the upload is never restarted for it.
+ * refreshes them itself and only surfaces a CredentialsExpiredError if that failed. A refreshable one is
+ * retried like any transient error; one VOD cannot refresh (`details.refreshable === false`) is not
+ * retried in place: the engine prepares the target again instead (see `upload-run.ts`).
  */
 export async function uploadPartWithRetry(options: PartUploadOptions): Promise<PartUploadOutcome> {
   const { target, uploadId, partNumber, body } = options;

@@ -1,4 +1,4 @@
-import type { Source, StorageTarget, UploadDestination } from '@mediaferry/core';
+import type { RetryPolicy, Source, StorageTarget, UploadDestination } from '@mediaferry/core';
 import type { BackoffOptions } from './backoff.js';
 import type { CheckpointStore } from './checkpoint-store.js';
 import type { RetryReason } from './part-uploader.js';
@@ -52,6 +52,8 @@ export interface UploadEngineOptions {
   prepareLeaseMs?: number;
   /** Retry backoff (equal jitter, doubling). @defaultValue `{ baseMs: 200, maxMs: 20000 }` */
   backoff?: BackoffOptions;
+  /** What is retried (its backoff replaced by `backoff`). @defaultValue DEFAULT_RETRY_POLICY of @mediaferry/core */
+  retryPolicy?: RetryPolicy;
   /** Identity of this engine in checkpoint owner tokens (each run adds a random suffix). @defaultValue random UUID */
   ownerId?: string;
   logger?: EngineLogger;

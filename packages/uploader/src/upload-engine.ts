@@ -37,6 +37,7 @@ export class UploadEngine {
       minPartBytesPerSecond: minRate,
       prepareLeaseMs: options.prepareLeaseMs ?? 120_000,
       backoff: options.backoff ?? DEFAULT_BACKOFF,
+      retryPolicy: options.retryPolicy,
       ownerId: options.ownerId ?? randomUUID(),
       progressIntervalMs: options.progressIntervalMs ?? 1000,
       logger: options.logger,
@@ -77,6 +78,7 @@ export class UploadEngine {
       maxAttempts: this.#s.maxPartAttempts,
       timeoutMs: this.#s.partTimeoutMs,
       backoff: this.#s.backoff,
+      ...(this.#s.retryPolicy ? { policy: this.#s.retryPolicy } : {}),
     };
     const log = this.#s.logger;
     await cleanUpUpload(cp, target, {

@@ -5,6 +5,7 @@ import {
   IntegrityMismatchError,
   NoSuchUploadError,
   OwnershipLostError,
+  type RetryPolicy,
   SourceChangedError,
   type SourceStat,
   SourceTooLargeError,
@@ -41,6 +42,7 @@ export interface EngineSettings {
   minPartBytesPerSecond: number;
   prepareLeaseMs: number;
   backoff: BackoffOptions;
+  retryPolicy: RetryPolicy | undefined;
   ownerId: string;
   progressIntervalMs: number;
   logger: EngineLogger | undefined;
@@ -425,6 +427,7 @@ export class UploadRun {
       timeoutMs: this.#s.partTimeoutMs,
       minBytesPerSecond: this.#s.minPartBytesPerSecond,
       backoff: this.#s.backoff,
+      ...(this.#s.retryPolicy ? { policy: this.#s.retryPolicy } : {}),
       onRetry: (reason: RetryReason, err: unknown, attempt: number, delayMs: number) => {
         this.#partRetries++;
         this.#s.events?.onPartRetry?.({ reason });

@@ -97,12 +97,10 @@ export class WebhookWorker extends EventEmitter<WebhookWorkerEvents> {
         outcomes.set(job.id!, { kind: 'delivered', info: { ...info, status }, url: d.callbackUrl });
         return status;
       } catch (err) {
-        const { code, message } = classify(err);
+        // The one retry policy (`@mediaferry/core`): a refused URL, a 410 and bugs are not retried.
+        const { code, message, retryable } = classify(err);
         const attempts = job.opts.attempts ?? 1;
-        const final =
-          err instanceof WebhookRefusedError ||
-          (err instanceof WebhookRejectedError && err.status === 410) ||
-          info.attempt >= attempts;
+        const final = !retryable || info.attempt >= attempts;
         const outcome: Outcome = {
           kind: final ? 'gave-up' : 'retrying',
           info: { ...info, error: { code, message } },
