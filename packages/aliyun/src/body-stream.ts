@@ -1,4 +1,5 @@
 import { Readable } from 'node:stream';
+import type { PartBodyPass } from '@mediaferry/core';
 
 /**
  * Default slice handed to the HTTP request per read: progress every 1 MiB, and socket writes big enough
@@ -42,5 +43,54 @@ export function createBodyStream(
     },
   });
   if (onBytesSent) stream.once('end', () => report(body.length));
+  return stream;
+}
+
+/**
+ * A readable over one pass of a streamed part body (`PartBody.open`): each chunk is pushed as a view on
+ * the pass's memory, which the pass reuses two chunks later. That is safe because the request is fed by
+ * `pipe`, which pauses after every write the socket did not take at once (any chunk above the socket's
+ * 16 KiB high-water mark) until the socket drained it, and because this stream buffers at most one chunk
+ * ahead (`highWaterMark` of one chunk): a chunk is asked for only once the one two before it was written
+ * out. The server's CRC-64 of the part, checked against the one computed while reading, would catch it
+ * anyway. `onBytesSent` as for `createBodyStream`.
+ */
+export function createPassStream(
+  pass: PartBodyPass,
+  size: number,
+  onBytesSent?: (sentBytes: number) => void,
+): Readable {
+  let pushed = 0;
+  let reported = 0;
+  const report = (sent: number) => {
+    if (onBytesSent && sent > reported) {
+      reported = sent;
+      onBytesSent(sent);
+    }
+  };
+  const stream = new Readable({
+    highWaterMark: 1,
+    read() {
+      report(pushed - this.readableLength);
+      pass.next().then(
+        (chunk) => {
+          if (chunk === null || chunk.length === 0) {
+            // Fewer bytes than Content-Length would leave the server waiting for the rest.
+            if (pushed !== size) this.destroy(new Error(`part body gave ${pushed} bytes, expected ${size}`));
+            else this.push(null);
+            return;
+          }
+          pushed += chunk.length;
+          this.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length));
+        },
+        (err: unknown) => this.destroy(err instanceof Error ? err : new Error(String(err))),
+      );
+    },
+    destroy(err, callback) {
+      pass.close();
+      callback(err);
+    },
+  });
+  if (onBytesSent) stream.once('end', () => report(size));
   return stream;
 }

@@ -2,13 +2,15 @@ import {
   AbortError,
   type CompletedObject,
   CredentialsExpiredError,
+  MediaferryError,
+  type PartBody,
   StorageError,
   throwIfAborted,
   type UploadedPart,
   type UploadPartOptions,
   ValidationError,
 } from '@mediaferry/core';
-import { createBodyStream, DEFAULT_BODY_CHUNK_BYTES } from './body-stream.js';
+import { createBodyStream, createPassStream, DEFAULT_BODY_CHUNK_BYTES } from './body-stream.js';
 import type {
   OssClientHandle,
   OssRawPart,
@@ -97,12 +99,13 @@ export class OssMultipartObject {
   async uploadPart(
     uploadId: string,
     partNumber: number,
-    body: Uint8Array,
+    body: Uint8Array | PartBody,
     options: UploadPartOptions = {},
   ): Promise<UploadedPart> {
     if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > MAX_PART_NUMBER) {
       throw new ValidationError(`Part number ${partNumber} is outside 1..${MAX_PART_NUMBER}`);
     }
+    const size = body instanceof Uint8Array ? body.byteLength : body.size;
     // Progress stays monotonic even when the part is sent again after a credential refresh.
     let reported = 0;
     const onBytesSent = options.onBytesSent
@@ -113,20 +116,38 @@ export class OssMultipartObject {
           }
         }
       : undefined;
+    // A streamed body is read again for every request (the credential retry too); a failure reading
+    // it (the source changed) is what the attempt throws, not the request error it caused.
+    let bodyError: unknown;
+    const stream = () => {
+      if (body instanceof Uint8Array) return createBodyStream(body, onBytesSent, this.#chunkBytes);
+      const s = createPassStream(body.open(options.signal), size, onBytesSent);
+      s.once('error', (err) => {
+        bodyError ??= err;
+      });
+      return s;
+    };
     const result = await this.#run(
       'UploadPart',
       options.signal,
-      (h, opts) =>
-        h.client._uploadPart(
-          this.objectKey,
-          uploadId,
-          partNumber,
-          { stream: createBodyStream(body, onBytesSent, this.#chunkBytes), size: body.byteLength },
-          opts,
-        ),
-      body.byteLength,
+      async (h, opts) => {
+        bodyError = undefined;
+        try {
+          return await h.client._uploadPart(
+            this.objectKey,
+            uploadId,
+            partNumber,
+            { stream: stream(), size },
+            opts,
+          );
+        } catch (err) {
+          if (bodyError instanceof MediaferryError) throw bodyError;
+          throw err;
+        }
+      },
+      size,
     );
-    const part: UploadedPart = { partNumber, etag: result.etag, size: body.byteLength };
+    const part: UploadedPart = { partNumber, etag: result.etag, size };
     const crc64 = header(result.res, 'x-oss-hash-crc64ecma');
     if (crc64) part.crc64 = crc64;
     return part;

@@ -1,6 +1,7 @@
 import type {
   CompletedObject,
   MediaType,
+  PartBody,
   PrepareOptions,
   StorageTarget,
   UploadDestination,
@@ -55,7 +56,7 @@ export class OssStorageTarget implements StorageTarget {
   uploadPart(
     uploadId: string,
     partNumber: number,
-    body: Uint8Array,
+    body: Uint8Array | PartBody,
     options?: UploadPartOptions,
   ): Promise<UploadedPart> {
     return this.#object.uploadPart(uploadId, partNumber, body, options);

@@ -3,6 +3,7 @@ import {
   CredentialsExpiredError,
   type MediaSpec,
   NetworkError,
+  type PartBody,
   type PrepareOptions,
   type StorageTarget,
   TimeoutError,
@@ -165,7 +166,7 @@ export class VodStorageTarget implements StorageTarget {
   uploadPart(
     uploadId: string,
     partNumber: number,
-    body: Uint8Array,
+    body: Uint8Array | PartBody,
     options?: UploadPartOptions,
   ): Promise<UploadedPart> {
     return this.#object().uploadPart(uploadId, partNumber, body, options);

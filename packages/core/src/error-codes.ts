@@ -29,6 +29,7 @@ export const JOB_ERROR_CODES = [
   'NOT_FOUND',
   'INTERNAL',
   'JOB_STALLED',
+  'MEMORY_BUDGET_EXCEEDED',
 ] as const;
 export type JobErrorCode = (typeof JOB_ERROR_CODES)[number];
 

@@ -208,6 +208,17 @@ export class NotFoundError extends MediaferryError {
   }
 }
 
+/**
+ * A part needs more buffer memory than the worker's whole budget (`WORKER_MEMORY_BUDGET_BYTES`): it could
+ * never be served, so it is refused before any byte moves. Raise the budget or lower the part size.
+ */
+export class MemoryBudgetError extends MediaferryError {
+  override name = 'MemoryBudgetError';
+  constructor(message: string, options?: Opts) {
+    super('MEMORY_BUDGET_EXCEEDED', message, false, options);
+  }
+}
+
 export function isAbortError(err: unknown): boolean {
   return (
     err instanceof Error && (err.name === 'AbortError' || (err as { code?: unknown }).code === 'ABORT_ERR')

@@ -39,10 +39,30 @@ export interface SourceReader {
   close(): Promise<void>;
 }
 
+/**
+ * Random access to a source whose bytes can be read again at any offset, cheaply and identically (a
+ * local file): the engine streams each part from it in small chunks, and a retry reads the range again.
+ */
+export interface RangeReader {
+  /**
+   * Fills `target` with the bytes at `position`. Resolves with the number of bytes written, which is
+   * less than `target.length` only at the end of the source. Calls may overlap (one per part in flight).
+   */
+  readAt(target: Uint8Array, position: number, signal?: AbortSignal): Promise<number>;
+  /** Releases the file handle. Safe to call twice; pending reads fail. */
+  close(): Promise<void>;
+}
+
 export interface Source {
   readonly kind: 'file' | 'url';
   /** A description for logs with nothing secret in it (path, or URL without query/credentials). */
   readonly description: string;
   stat(signal?: AbortSignal): Promise<SourceStat>;
   open(options: SourceOpenOptions): Promise<SourceReader>;
+  /**
+   * Present only on sources that can re-read any range (the capability the engine decides by): a reader
+   * of ranges, checked against `expectedFingerprint` like `open`. Sources without it (a URL) have whole
+   * parts buffered, since a retry could not read the same bytes again.
+   */
+  openRanges?(options: Omit<SourceOpenOptions, 'start'>): Promise<RangeReader>;
 }

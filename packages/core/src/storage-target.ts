@@ -44,6 +44,27 @@ export interface UploadedPart {
   crc64?: string;
 }
 
+/**
+ * A part body that is not held in one buffer: read from the source in small chunks while the request
+ * sends them, so the memory of a part in flight does not grow with the part size.
+ */
+export interface PartBody {
+  readonly size: number;
+  /** Starts a new pass over the part's bytes from its first byte: every attempt (a retry) reads them again. */
+  open(signal?: AbortSignal): PartBodyPass;
+}
+
+export interface PartBodyPass {
+  /**
+   * The next chunk (a full chunk except the last), or null after `size` bytes. A chunk's memory is reused
+   * by the second `next()` after it: a consumer may hold at most the previous chunk while asking for
+   * the next (a stream piped into a socket, which pauses after each chunk until it was written, does).
+   */
+  next(): Promise<Uint8Array | null>;
+  /** Ends the pass (early or not) and gives its chunk memory back. Safe to call twice. */
+  close(): void;
+}
+
 export interface UploadPartOptions {
   signal?: AbortSignal;
   /** Called with cumulative bytes handed to the socket, for intra-part progress. */
@@ -65,7 +86,8 @@ export interface StorageTarget {
   uploadPart(
     uploadId: string,
     partNumber: number,
-    body: Uint8Array,
+    /** The bytes in one buffer, or a `PartBody` streamed from the source (see there). */
+    body: Uint8Array | PartBody,
     options?: UploadPartOptions,
   ): Promise<UploadedPart>;
   /** Parts the server holds for this upload (all pages). Throws NoSuchUploadError when the upload is gone. */

@@ -3,6 +3,7 @@ import { type FileHandle, open, readlink, realpath, stat, statfs } from 'node:fs
 import path from 'node:path';
 import {
   type MediaferryError,
+  type RangeReader,
   type Source,
   SourceChangedError,
   SourceForbiddenError,
@@ -312,7 +313,12 @@ export class LocalFileSource implements Source {
     }
   }
 
-  async #open(resolved: ResolvedFile, options: SourceOpenOptions): Promise<SourceReader> {
+  /** A file reads any range again: one descriptor for all the parts of an upload, read with `pread`. */
+  async openRanges(options: Omit<SourceOpenOptions, 'start'>): Promise<RangeReader> {
+    return (await this.open({ ...options, start: 0 })) as LocalFileReader;
+  }
+
+  async #open(resolved: ResolvedFile, options: SourceOpenOptions): Promise<LocalFileReader> {
     let handle: FileHandle;
     try {
       handle = await open(resolved.realPath, OPEN_FLAGS);
@@ -369,7 +375,7 @@ class StaleResolutionError extends Error {
 }
 
 /** Reads with `pread` at the reader's position; re-checks size and mtime after every read. */
-class LocalFileReader implements SourceReader {
+class LocalFileReader implements SourceReader, RangeReader {
   #position: number;
   #closing: Promise<void> | undefined;
 
@@ -387,6 +393,13 @@ class LocalFileReader implements SourceReader {
   }
 
   async read(target: Uint8Array, signal?: AbortSignal): Promise<number> {
+    const filled = await this.readAt(target, this.#position, signal);
+    this.#position += filled;
+    return filled;
+  }
+
+  /** Positioned reads leave `position` alone, so several may run at once (parts in flight). */
+  async readAt(target: Uint8Array, position: number, signal?: AbortSignal): Promise<number> {
     if (this.#closing) throw new Error('read() after close()');
     throwIfAborted(signal);
     let filled = 0;
@@ -396,7 +409,7 @@ class LocalFileReader implements SourceReader {
           target,
           filled,
           target.length - filled,
-          this.#position + filled,
+          position + filled,
         );
         if (bytesRead === 0) break;
         filled += bytesRead;
@@ -406,8 +419,7 @@ class LocalFileReader implements SourceReader {
       if ((err as Error).name === 'AbortError') throw err;
       throw fsError(err, this.displayPath);
     }
-    await this.#assertUnchanged(this.#position + filled, filled < target.length);
-    this.#position += filled;
+    await this.#assertUnchanged(position + filled, filled < target.length);
     return filled;
   }
 

@@ -49,6 +49,7 @@ export const ERROR_CODES = [
   'INTERNAL',
   'JOB_STALLED',
   'URI_TOO_LONG',
+  'MEMORY_BUDGET_EXCEEDED',
   NO_ERROR_CODE,
   OTHER_ERROR_CODE,
 ] as const;

@@ -1,4 +1,5 @@
 import { AbortError } from '@mediaferry/core';
+import type { MemoryBudget } from './memory-budget.js';
 
 export interface BufferPoolOptions {
   /** Buffers the pool may hold at once (engine: parallelism + 1). */
@@ -8,6 +9,12 @@ export interface BufferPoolOptions {
    * @defaultValue `(size) => Buffer.allocUnsafeSlow(size)`
    */
   allocate?: (size: number) => Uint8Array;
+  /**
+   * Where the memory comes from instead of `allocate`: the worker's shared budget. A buffer is then
+   * obtained from it (waiting while other uploads hold the budget) and given back when dropped or drained,
+   * or at once on release when another upload waits for budget.
+   */
+  budget?: MemoryBudget;
 }
 
 interface Waiter {
@@ -27,6 +34,9 @@ interface Waiter {
 export class BufferPool {
   readonly capacity: number;
   readonly #allocate: (size: number) => Uint8Array;
+  readonly #budget: MemoryBudget | undefined;
+  /** This pool's identity as a holder of budget buffers. */
+  readonly #holder = {};
   readonly #free: Uint8Array[] = [];
   readonly #waiters: Waiter[] = [];
   #outstanding = 0;
@@ -39,6 +49,7 @@ export class BufferPool {
     }
     this.capacity = options.capacity;
     this.#allocate = options.allocate ?? ((size) => Buffer.allocUnsafeSlow(size));
+    this.#budget = options.budget;
   }
 
   /** Bytes currently allocated by the pool (free + handed out). */
@@ -60,7 +71,7 @@ export class BufferPool {
   acquire(size: number, signal?: AbortSignal): Promise<Uint8Array> {
     if (signal?.aborted)
       return Promise.reject(new AbortError('buffer wait aborted', { cause: signal.reason }));
-    if (this.#outstanding < this.capacity) return Promise.resolve(this.#take(size));
+    if (this.#outstanding < this.capacity) return this.#take(size, signal);
     return new Promise((resolve, reject) => {
       const waiter: Waiter = {
         resolve,
@@ -82,32 +93,45 @@ export class BufferPool {
   release(buffer: Uint8Array): void {
     if (this.#outstanding <= 0) throw new Error('BufferPool.release without a matching acquire');
     this.#outstanding--;
-    this.#free.push(buffer);
     const waiter = this.#waiters.shift();
+    if (!waiter && this.#budget && this.#budget.waiting > 0) {
+      this.#giveBack(buffer); // another upload needs the memory more than our spare slot
+      return;
+    }
+    this.#free.push(buffer);
     if (waiter) {
       waiter.signal?.removeEventListener('abort', waiter.onAbort);
-      waiter.resolve(this.#take(waiter.size));
+      this.#take(waiter.size, waiter.signal).then(waiter.resolve, waiter.reject);
     }
   }
 
   /** Drops the free buffers (they are garbage once the holders release theirs). */
   drain(): void {
-    for (const b of this.#free) this.#allocatedBytes -= b.byteLength;
-    this.#free.length = 0;
+    for (const b of this.#free.splice(0)) this.#giveBack(b);
   }
 
-  #take(size: number): Uint8Array {
+  #giveBack(buffer: Uint8Array): void {
+    this.#allocatedBytes -= buffer.byteLength;
+    this.#budget?.release(buffer, this.#holder);
+  }
+
+  /** Takes a slot (the caller checked one is free), then a buffer: a free one that fits, or a new one. */
+  async #take(size: number, signal: AbortSignal | undefined): Promise<Uint8Array> {
     this.#outstanding++;
     const fit = this.#free.findIndex((b) => b.byteLength >= size);
-    let buffer = fit >= 0 ? this.#free.splice(fit, 1)[0] : undefined;
-    if (!buffer) {
-      // Too small for this request: drop one so the count of buffers never exceeds the capacity.
-      const dropped = this.#free.pop();
-      if (dropped) this.#allocatedBytes -= dropped.byteLength;
-      buffer = this.#allocate(size);
-      this.#allocatedBytes += buffer.byteLength;
-      this.#peakAllocatedBytes = Math.max(this.#peakAllocatedBytes, this.#allocatedBytes);
+    if (fit >= 0) return this.#free.splice(fit, 1)[0]!;
+    // Too small for this request: drop one so the count of buffers never exceeds the capacity.
+    const dropped = this.#free.pop();
+    if (dropped) this.#giveBack(dropped);
+    let buffer: Uint8Array;
+    try {
+      buffer = this.#budget ? await this.#budget.acquire(size, signal, this.#holder) : this.#allocate(size);
+    } catch (err) {
+      this.#outstanding--;
+      throw err;
     }
+    this.#allocatedBytes += buffer.byteLength;
+    this.#peakAllocatedBytes = Math.max(this.#peakAllocatedBytes, this.#allocatedBytes);
     return buffer;
   }
 }

@@ -8,6 +8,7 @@ export type {
   UploadState,
   UploadStatePatch,
 } from './checkpoint-store.js';
+export { MemoryBudget, type MemoryBudgetOptions } from './memory-budget.js';
 export { MemoryCheckpointStore } from './memory-checkpoint.store.js';
 export {
   capacity,

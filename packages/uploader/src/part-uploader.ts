@@ -2,6 +2,7 @@ import {
   AbortError,
   type BackoffOptions,
   decideRetry,
+  type PartBody,
   type RetryPolicy,
   type RetryReason,
   retryPolicy,
@@ -76,7 +77,7 @@ export interface PartUploadOptions extends RetryOptions {
   target: StorageTarget;
   uploadId: string;
   partNumber: number;
-  body: Uint8Array;
+  body: Uint8Array | PartBody;
   onBytesSent?: (sentBytes: number) => void;
   /** Checks what the server acknowledged (e.g. its part CRC); throws to fail the attempt. */
   verify?: (part: UploadedPart) => Promise<void>;
@@ -96,7 +97,8 @@ export interface PartUploadOutcome {
 export async function uploadPartWithRetry(options: PartUploadOptions): Promise<PartUploadOutcome> {
   const { target, uploadId, partNumber, body } = options;
   const rate = options.minBytesPerSecond;
-  const timeoutMs = options.timeoutMs + (rate ? Math.ceil((body.byteLength * 1000) / rate) : 0);
+  const size = body instanceof Uint8Array ? body.byteLength : body.size;
+  const timeoutMs = options.timeoutMs + (rate ? Math.ceil((size * 1000) / rate) : 0);
   return await withRetries(
     `part ${partNumber}`,
     async (signal, attempts) => {

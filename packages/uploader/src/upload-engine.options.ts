@@ -1,6 +1,7 @@
 import type { RetryPolicy, Source, StorageTarget, UploadDestination } from '@mediaferry/core';
 import type { BackoffOptions } from './backoff.js';
 import type { CheckpointStore } from './checkpoint-store.js';
+import type { MemoryBudget } from './memory-budget.js';
 import type { RetryReason } from './part-uploader.js';
 import type { UploadProgress } from './progress-meter.js';
 
@@ -26,8 +27,20 @@ export interface UploadEngineOptions {
   checkpoints: CheckpointStore;
   /** Preferred part size (grown to stay within 10,000 parts). @defaultValue 8 MiB (`UPLOAD_PART_SIZE`) */
   partSize?: number;
-  /** Parts in flight per upload; memory ≤ (parallelism + 1) × part size. @defaultValue 4 */
+  /**
+   * Parts in flight per upload (fewer while the memory budget is short). Memory of a streamed upload (a
+   * local file) ≤ (parallelism + 1) × 2 × `streamChunkBytes`; of a buffered one (a URL) ≤
+   * (parallelism + 1) × part size; both within `memory`. @defaultValue 4
+   */
   parallelism?: number;
+  /**
+   * The budget every part buffer comes from; pass one instance to every engine of a worker so that all
+   * its jobs share it (`WORKER_MEMORY_BUDGET_BYTES`). A part needing more than the whole budget fails
+   * with MemoryBudgetError before any byte moves. @defaultValue a 64 MiB budget of this engine's own
+   */
+  memory?: MemoryBudget;
+  /** Chunk size in which parts of re-readable sources (local files) are read and sent. @defaultValue 1 MiB */
+  streamChunkBytes?: number;
   /** Largest source of unknown size: sizes parts of streams (`MEDIAFERRY_MAX_URL_BYTES`). @defaultValue 5 GiB */
   maxSourceBytes?: number;
   /** Attempts per part (first + retries), and per source read without progress. @defaultValue 6 */

@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { type StorageTarget, throwIfAborted, ValidationError } from '@mediaferry/core';
 import { abortableStore } from './abortable-store.js';
 import { DEFAULT_BACKOFF } from './backoff.js';
+import { MemoryBudget } from './memory-budget.js';
 import { withRetries } from './part-uploader.js';
+import { DEFAULT_STREAM_CHUNK_BYTES } from './streamed-part-body.js';
 import { cleanUpUpload } from './upload-cleanup.js';
 import type { UploadEngineOptions, UploadRequest, UploadResult } from './upload-engine.options.js';
 import { type EngineSettings, UploadRun } from './upload-run.js';
@@ -11,7 +13,8 @@ const MiB = 1024 ** 2;
 
 /**
  * Streams a `Source` into a `StorageTarget` as a multipart upload, checkpointing every part so any
- * engine in any process can resume it. Memory per upload ≤ (parallelism + 1) × part size.
+ * engine in any process can resume it. Every part buffer comes from a memory budget (shared by a worker's
+ * engines): a local file is streamed in chunks, other sources buffer whole parts (see `transferParts`).
  */
 export class UploadEngine {
   readonly #s: EngineSettings;
@@ -27,8 +30,14 @@ export class UploadEngine {
     if (!Number.isInteger(maxPartAttempts) || maxPartAttempts < 1) {
       throw new ValidationError(`maxPartAttempts must be a positive integer, got ${maxPartAttempts}`);
     }
+    const chunkBytes = options.streamChunkBytes ?? DEFAULT_STREAM_CHUNK_BYTES;
+    if (!Number.isSafeInteger(chunkBytes) || chunkBytes < 16 * 1024) {
+      throw new ValidationError(`streamChunkBytes must be an integer ≥ 16384, got ${chunkBytes}`);
+    }
     this.#s = {
       store: options.checkpoints,
+      budget: options.memory ?? new MemoryBudget(),
+      chunkBytes,
       partSize: options.partSize ?? 8 * MiB,
       parallelism,
       maxSourceBytes: options.maxSourceBytes ?? 5 * 1024 ** 3,

@@ -16,13 +16,14 @@ import { abortableStore } from './abortable-store.js';
 import type { BackoffOptions } from './backoff.js';
 import { claimOrCreate } from './checkpoint-claim.js';
 import type { Checkpoint, CheckpointPart, CheckpointStore } from './checkpoint-store.js';
+import type { MemoryBudget } from './memory-budget.js';
 import { partCount, planParts } from './part-planner.js';
 import type { RetryOptions, RetryReason } from './part-uploader.js';
 import { withRetries } from './part-uploader.js';
 import { ProgressMeter } from './progress-meter.js';
 import { combineCrc, coversSource, reconcile } from './resume.js';
 import { needsContentCheck, sameSource } from './source-identity.js';
-import { transferParts } from './transfer.js';
+import { partMemory, transferParts } from './transfer.js';
 import { cleanUpUpload } from './upload-cleanup.js';
 import type {
   EngineEventListener,
@@ -34,6 +35,8 @@ import type {
 /** Engine options with defaults applied. */
 export interface EngineSettings {
   store: CheckpointStore;
+  budget: MemoryBudget;
+  chunkBytes: number;
   partSize: number;
   parallelism: number;
   maxSourceBytes: number;
@@ -81,6 +84,7 @@ export class UploadRun {
     const signal = this.#signal;
     throwIfAborted(signal);
     const stat = await source.stat(signal);
+    this.#assertFitsBudget(stat);
     let cp = await claimOrCreate({
       store,
       uploadKey,
@@ -250,6 +254,8 @@ export class UploadRun {
         seekable: stat.seekable,
         verifyContent: needsContentCheck(cp.fingerprint, stat),
         parallelism: this.#s.parallelism,
+        budget: this.#s.budget,
+        chunkBytes: this.#s.chunkBytes,
         parts,
         meter,
         events: this.#s.events,
@@ -418,6 +424,19 @@ export class UploadRun {
     } catch (err) {
       this.#log('warn', { err: describe(err) }, 'could not abort the multipart upload');
     }
+  }
+
+  /** A part that could never get its memory is refused before anything is created or read. */
+  #assertFitsBudget(stat: SourceStat): void {
+    const plan = planParts(stat.size, { partSize: this.#s.partSize, maxSourceBytes: this.#s.maxSourceBytes });
+    const verifyContent = needsContentCheck(stat.fingerprint, stat);
+    const need = partMemory({
+      source: this.#req.source,
+      plan,
+      verifyContent,
+      chunkBytes: this.#s.chunkBytes,
+    });
+    this.#s.budget.assertFits(need, `a part of ${this.#req.source.description}`);
   }
 
   #retryOptions(signal: AbortSignal): RetryOptions {
