@@ -1,3 +1,10 @@
+import { VodClient } from '@mediaferry/aliyun';
+import {
+  ClientUploadReconciler,
+  ClientUploadService,
+  ClientUploadStore,
+  VodMediaApi,
+} from '@mediaferry/client-uploads';
 import { loadConfigOrExit } from '@mediaferry/config';
 import { closeRedis, createRedis, createUploadQueue, JobEventBus, JobStore } from '@mediaferry/queue';
 import { assertSourceAllowed, closeSourcePolicy, sourcePolicyFromConfig } from '@mediaferry/sources';
@@ -41,6 +48,36 @@ async function main(): Promise<void> {
   const policy = sourcePolicyFromConfig(config);
   const webhooks = new WebhookDispatcher({ connection: redis, prefix: config.redisPrefix, logger });
 
+  const cu = config.clientUploads;
+  const clientUploads = new ClientUploadService({
+    store: new ClientUploadStore(redis, { prefix: config.redisPrefix }),
+    vod: new VodMediaApi(
+      new VodClient({
+        endpoint: config.vod.endpoint,
+        regionId: config.vod.region,
+        accessKeyId: config.vod.accessKeyId,
+        accessKeySecret: config.vod.accessKeySecret,
+      }),
+    ),
+    policies: cu.policies,
+    vodCallbackUrl: cu.vodCallbackUrl,
+    logger,
+    notify: async (event, clientUpload) => {
+      if (!clientUpload.callbackUrl) return;
+      await webhooks.enqueueClientUpload({
+        service: clientUpload.service,
+        callbackUrl: clientUpload.callbackUrl,
+        event,
+        clientUpload,
+      });
+    },
+  });
+  const reconciler = new ClientUploadReconciler(clientUploads, {
+    services: () => new Set(config.apiTokens.values()),
+    intervalMs: cu.reconcileIntervalMs,
+    logger,
+  });
+
   const app = await buildApi({
     config,
     redis,
@@ -51,6 +88,17 @@ async function main(): Promise<void> {
     requestLogger,
     checkSource: (source, signal) => assertSourceAllowed(source, policy, signal),
     webhooks,
+    clientUploads: {
+      service: clientUploads,
+      ticketSecret: cu.ticketSecret,
+      vodEvents: cu.vodCallbackUrl
+        ? {
+            callbackUrl: cu.vodCallbackUrl,
+            keys: cu.vodCallbackKeys,
+            maxAgeSeconds: cu.vodCallbackMaxAgeSeconds,
+          }
+        : undefined,
+    },
     options: { rateLimitMax: config.apiRateLimit.max, rateLimitWindowMs: config.apiRateLimit.windowMs },
   });
 
@@ -61,6 +109,7 @@ async function main(): Promise<void> {
     void (async () => {
       logger.info({ signal }, 'shutting down');
       const steps = [
+        () => reconciler.close(),
         () => app.close(),
         () => queue.close(),
         () => webhooks.close(),
@@ -83,6 +132,7 @@ async function main(): Promise<void> {
   process.once('SIGINT', () => shutdown('SIGINT'));
 
   await app.listen({ port: config.apiPort, host: config.bindHost });
+  reconciler.start();
 }
 
 main().catch((err: unknown) => {

@@ -29,6 +29,7 @@ async function main(): Promise<void> {
     accessKeySecret: e.accessKeySecret,
     credentialTtlSeconds: e.credentialTtlSeconds,
     callbackPrivateKey: e.callbackPrivateKey,
+    vodCallbackUrl: config.emulatorVodCallbackUrl,
     region: config.vod.region,
     buckets: [...e.buckets],
     adminToken,

@@ -1,1 +1,8 @@
-export { type Config, loadConfig, loadConfigOrExit } from './config.js';
+export {
+  type ClientUploadPolicy,
+  type ClientUploadPolicyInput,
+  type Config,
+  clientUploadPolicySchema,
+  loadConfig,
+  loadConfigOrExit,
+} from './config.js';
