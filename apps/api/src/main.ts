@@ -1,5 +1,6 @@
 import { VodClient } from '@mediaferry/aliyun';
 import {
+  ClientUploadCounts,
   ClientUploadReconciler,
   ClientUploadService,
   ClientUploadStore,
@@ -49,6 +50,7 @@ async function main(): Promise<void> {
   const webhooks = new WebhookDispatcher({ connection: redis, prefix: config.redisPrefix, logger });
 
   const cu = config.clientUploads;
+  const counts = new ClientUploadCounts(redis, config.redisPrefix);
   const clientUploads = new ClientUploadService({
     store: new ClientUploadStore(redis, { prefix: config.redisPrefix }),
     vod: new VodMediaApi(
@@ -62,6 +64,7 @@ async function main(): Promise<void> {
     policies: cu.policies,
     vodCallbackUrl: cu.vodCallbackUrl,
     logger,
+    onStatus: (status) => counts.status(status),
     notify: async (event, clientUpload) => {
       if (!clientUpload.callbackUrl) return;
       await webhooks.enqueueClientUpload({
@@ -98,6 +101,7 @@ async function main(): Promise<void> {
             maxAgeSeconds: cu.vodCallbackMaxAgeSeconds,
           }
         : undefined,
+      onVodEvent: (type, result) => counts.vodEvent(type, result),
     },
     options: { rateLimitMax: config.apiRateLimit.max, rateLimitWindowMs: config.apiRateLimit.windowMs },
   });

@@ -28,6 +28,12 @@ export {
 export { ClientUploadError } from './errors.js';
 export { ClientUploadKeys } from './keys.js';
 export {
+  ClientUploadCounts,
+  VOD_EVENT_RESULTS,
+  VOD_EVENT_TYPES,
+  type VodEventResultLabel,
+} from './metrics-counts.js';
+export {
   type ClientUploadPolicy,
   checkStatic,
   DEFAULT_CLIENT_UPLOAD_POLICY,

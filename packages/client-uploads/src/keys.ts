@@ -46,6 +46,11 @@ export class ClientUploadKeys {
     return `${this.prefix}:cu-vodevt:${digest}`;
   }
 
+  /** Hash of running totals (`status:<s>`, `event:<type>:<result>`) the metrics service exports. */
+  metrics(): string {
+    return `${this.prefix}:cu-metrics`;
+  }
+
   /** String: the lease of the replica running the reconciler pass. */
   reconcilerLock(): string {
     return `${this.prefix}:cu-reconciler`;
