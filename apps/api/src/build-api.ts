@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import rateLimit from '@fastify/rate-limit';
+import type { ClientUploadService } from '@mediaferry/client-uploads';
 import type { Config } from '@mediaferry/config';
 import { type JobEventBus, type JobStore, pingRedis, toJobView, type UploadJobData } from '@mediaferry/queue';
 import type { Logger } from '@mediaferry/telemetry';
@@ -15,11 +16,23 @@ import type { Redis } from 'ioredis';
 import { ADMIN_BASE_PATH, registerAdminBoard } from './admin-board.js';
 import { ApiError, handleError, isRedisUnavailable, unavailable } from './api-error.js';
 import { TokenAuthenticator } from './bearer-auth.js';
+import { registerClientUploadRoutes, registerRedeemRoute } from './client-uploads.routes.js';
 import { registerJobEventsRoute } from './job-events.route.js';
 import { registerJobRoutes } from './jobs.routes.js';
 import { JobsService, type SourceCheck } from './jobs.service.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { lazyChildLogger, type RequestLineLogger, RequestLogController } from './request-log.js';
+import { registerVodEventsRoute, type VodEventResult } from './vod-events.route.js';
+
+/** Client uploads (CONTRACT §2); the routes exist only when this is given. */
+export interface ClientUploadsDeps {
+  service: ClientUploadService;
+  /** HMAC key of one-time tickets; without it the ticket routes answer 403/401. */
+  ticketSecret?: string | undefined;
+  /** VOD's callbacks; without them `POST /v1/vod/events` answers 404. */
+  vodEvents?: { callbackUrl: string; keys: readonly string[]; maxAgeSeconds: number } | undefined;
+  onVodEvent?: (type: string, result: VodEventResult) => void;
+}
 
 export interface ApiOptions {
   /**
@@ -60,6 +73,8 @@ export interface ApiDeps {
   requestLogger?: RequestLineLogger;
   /** Sends `job.canceled` for jobs canceled before any worker touched them. @defaultValue none */
   webhooks?: Pick<WebhookDispatcher, 'enqueue'>;
+  /** Client uploads; their routes are absent without it. @defaultValue none */
+  clientUploads?: ClientUploadsDeps;
   options?: ApiOptions;
 }
 
@@ -169,7 +184,40 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
       events: deps.events,
       heartbeatMs: o.sseHeartbeatMs ?? 15_000,
     });
+    if (deps.clientUploads) {
+      registerClientUploadRoutes(scope, {
+        service: deps.clientUploads.service,
+        webhookSecrets: deps.config.webhookSecrets,
+        checkSource: deps.checkSource,
+        ticketSecret: deps.clientUploads.ticketSecret,
+      });
+    }
   });
+
+  // Routes with their own authentication: ticket redeem (Authorization: Ticket) and VOD's callbacks.
+  const clientUploads = deps.clientUploads;
+  if (clientUploads) {
+    await app.register(async (scope) => {
+      scope.addHook('preHandler', requireRedis);
+      registerRedeemRoute(scope, {
+        service: clientUploads.service,
+        webhookSecrets: deps.config.webhookSecrets,
+        checkSource: deps.checkSource,
+        ticketSecret: clientUploads.ticketSecret,
+      });
+      const events = clientUploads.vodEvents;
+      if (events && events.keys.length > 0) {
+        const drain = registerVodEventsRoute(scope, {
+          service: clientUploads.service,
+          callbackUrl: events.callbackUrl,
+          keys: events.keys,
+          maxAgeSeconds: events.maxAgeSeconds,
+          onEvent: clientUploads.onVodEvent,
+        });
+        scope.addHook('onClose', drain);
+      }
+    });
+  }
 
   // bull-board behind the same bearer auth (its UI makes many requests: no rate limit). Its JSON API
   // answers errors in its own shape, and 500 when Redis is away: here they get ours (503 when down).

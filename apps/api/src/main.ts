@@ -1,3 +1,11 @@
+import { VodClient } from '@mediaferry/aliyun';
+import {
+  ClientUploadCounts,
+  ClientUploadReconciler,
+  ClientUploadService,
+  ClientUploadStore,
+  VodMediaApi,
+} from '@mediaferry/client-uploads';
 import { loadConfigOrExit, vodStartupFields } from '@mediaferry/config';
 import { closeRedis, createRedis, createUploadQueue, JobEventBus, JobStore } from '@mediaferry/queue';
 import { assertSourceAllowed, closeSourcePolicy, sourcePolicyFromConfig } from '@mediaferry/sources';
@@ -45,6 +53,38 @@ async function main(): Promise<void> {
   const policy = sourcePolicyFromConfig(config);
   const webhooks = new WebhookDispatcher({ connection: redis, prefix: config.redisPrefix, logger });
 
+  const cu = config.clientUploads;
+  const counts = new ClientUploadCounts(redis, config.redisPrefix);
+  const clientUploads = new ClientUploadService({
+    store: new ClientUploadStore(redis, { prefix: config.redisPrefix }),
+    vod: new VodMediaApi(
+      new VodClient({
+        endpoint: config.vod.endpoint,
+        regionId: config.vod.region,
+        accessKeyId: config.vod.accessKeyId,
+        accessKeySecret: config.vod.accessKeySecret,
+      }),
+    ),
+    policies: cu.policies,
+    vodCallbackUrl: cu.vodCallbackUrl,
+    logger,
+    onStatus: (status) => counts.status(status),
+    notify: async (event, clientUpload) => {
+      if (!clientUpload.callbackUrl) return;
+      await webhooks.enqueueClientUpload({
+        service: clientUpload.service,
+        callbackUrl: clientUpload.callbackUrl,
+        event,
+        clientUpload,
+      });
+    },
+  });
+  const reconciler = new ClientUploadReconciler(clientUploads, {
+    services: () => new Set(config.apiTokens.values()),
+    intervalMs: cu.reconcileIntervalMs,
+    logger,
+  });
+
   const app = await buildApi({
     config,
     redis,
@@ -55,6 +95,18 @@ async function main(): Promise<void> {
     requestLogger,
     checkSource: (source, signal) => assertSourceAllowed(source, policy, signal),
     webhooks,
+    clientUploads: {
+      service: clientUploads,
+      ticketSecret: cu.ticketSecret,
+      vodEvents: cu.vodCallbackUrl
+        ? {
+            callbackUrl: cu.vodCallbackUrl,
+            keys: cu.vodCallbackKeys,
+            maxAgeSeconds: cu.vodCallbackMaxAgeSeconds,
+          }
+        : undefined,
+      onVodEvent: (type, result) => counts.vodEvent(type, result),
+    },
     options: { rateLimitMax: config.apiRateLimit.max, rateLimitWindowMs: config.apiRateLimit.windowMs },
   });
 
@@ -64,6 +116,7 @@ async function main(): Promise<void> {
   stop = () => {
     stopping ??= (async () => {
       const steps = [
+        () => reconciler.close(),
         () => app.close(),
         () => queue.close(),
         () => webhooks.close(),
@@ -90,6 +143,7 @@ async function main(): Promise<void> {
   process.once('SIGINT', () => shutdown('SIGINT'));
 
   await app.listen({ port: config.apiPort, host: config.bindHost });
+  reconciler.start();
 }
 
 main().catch((err: unknown) => {

@@ -50,7 +50,12 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const media = new MediaStore();
   const faults = new FaultInjector();
   const requestLog = new RequestLog();
-  const callbacks = new CallbackSender(o.callbackPrivateKey, o.logger);
+  // VOD delivers an HTTP callback once and retries twice, 1 s apart, then drops it.
+  const callbacks = new CallbackSender(o.callbackPrivateKey, o.logger, {
+    attempts: 3,
+    baseDelayMs: 1000,
+    backoff: 'fixed',
+  });
   const endpointHost = o.host === '0.0.0.0' || o.host === '::' ? '127.0.0.1' : o.host;
   let endpoint = '';
 
@@ -65,6 +70,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     vodBucket: o.vodBucket,
     credentialTtlSeconds: o.credentialTtlSeconds,
     endpoint: () => endpoint,
+    accountCallbackUrl: o.vodCallbackUrl,
   };
   const store = new ObjectStore(dataDir, [o.vodBucket, ...o.buckets], {
     objectWritten: (obj) => onObjectCompleted(vod, obj.bucket, obj.key, obj.size),

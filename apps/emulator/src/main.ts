@@ -28,6 +28,7 @@ async function main(): Promise<void> {
     accessKeySecret: e.accessKeySecret,
     credentialTtlSeconds: e.credentialTtlSeconds,
     callbackPrivateKey: e.callbackPrivateKey,
+    vodCallbackUrl: e.vodCallbackUrl,
     region: e.region,
     buckets: [...e.buckets],
     ossSignatures: e.ossSignatures,

@@ -22,6 +22,11 @@ export interface EmulatorOptions {
   credentialTtlSeconds?: number;
   /** Key in VOD callback signatures (X-VOD-SIGNATURE). @defaultValue 'emulator-callback-key' */
   callbackPrivateKey?: string;
+  /**
+   * The account-wide VOD callback URL (what VOD's console or SetMessageCallback sets): every
+   * upload-complete event goes there unless the media's UserData names its own. @defaultValue none
+   */
+  vodCallbackUrl?: string;
   /** Region id in UploadAuth and host ids. @defaultValue 'cn-shanghai' */
   region?: string;
   /** Plain OSS buckets that exist besides the VOD bucket. @defaultValue ['mediaferry-local'] */
@@ -60,6 +65,7 @@ export interface ResolvedOptions {
   accessKeySecret: string;
   credentialTtlSeconds: number;
   callbackPrivateKey: string;
+  vodCallbackUrl: string | undefined;
   region: string;
   buckets: string[];
   adminToken: string;
@@ -80,6 +86,7 @@ export function resolveOptions(o: EmulatorOptions = {}): ResolvedOptions {
     accessKeySecret: o.accessKeySecret ?? 'emulator-access-key-secret',
     credentialTtlSeconds: o.credentialTtlSeconds ?? 3000,
     callbackPrivateKey: o.callbackPrivateKey ?? 'emulator-callback-key',
+    vodCallbackUrl: o.vodCallbackUrl,
     region: o.region ?? 'cn-shanghai',
     buckets: o.buckets ?? ['mediaferry-local'],
     adminToken: o.adminToken ?? randomBytes(16).toString('hex'),

@@ -1,6 +1,7 @@
 import type { Config } from '@mediaferry/config';
 import { type Logger, type MetricsServer, startMetricsServer } from '@mediaferry/telemetry';
 import { collectDefaultMetrics, Registry } from 'prom-client';
+import { ClientUploadCounters } from './client-upload-counters.js';
 import { createQueueMetrics, type QueueMetrics } from './queue-metrics.js';
 import { WATCHED_QUEUES } from './watched-queues.js';
 
@@ -37,6 +38,13 @@ export async function startMetricsApp(options: MetricsAppOptions): Promise<Metri
     logger,
     collectTimeoutMs: options.collectTimeoutMs,
   });
+  const clientUploads = new ClientUploadCounters({
+    redisUrl: config.redisUrl,
+    prefix: config.redisPrefix,
+    registry,
+    logger,
+    collectTimeoutMs: options.collectTimeoutMs,
+  });
   let stopping = false;
   let server: MetricsServer;
   try {
@@ -49,6 +57,7 @@ export async function startMetricsApp(options: MetricsAppOptions): Promise<Metri
     });
   } catch (err) {
     await queueMetrics.close();
+    await clientUploads.close();
     throw err;
   }
   logger?.info({ port: server.port, queues: options.queues ?? WATCHED_QUEUES }, 'metrics service listening');
@@ -61,6 +70,7 @@ export async function startMetricsApp(options: MetricsAppOptions): Promise<Metri
         stopping = true;
         await server.close();
         await queueMetrics.close();
+        await clientUploads.close();
       })();
       return closing;
     },

@@ -54,6 +54,43 @@ const url = (protocols: string[]) =>
     `expected a ${protocols.join(' or ')} URL`,
   );
 
+/**
+ * One service's client-upload policy (MEDIAFERRY_CLIENT_UPLOAD_POLICY = `{"svc": {...}, "*": {...}}`,
+ * `*` for services not named). Defaults: 5 GiB, every media type and extension, 24 h deadline, no
+ * per-end-user limit, 120 creates per minute.
+ */
+export const clientUploadPolicySchema = z.strictObject({
+  /** Largest declared (and uploaded) file. */
+  maxBytes: z
+    .number()
+    .int()
+    .min(1)
+    .default(5 * GiB),
+  mediaTypes: z
+    .array(z.enum(['video', 'audio', 'image', 'attached']))
+    .min(1)
+    .default(['video', 'audio', 'image', 'attached']),
+  /** Lower-case extensions without the dot; null: any (VOD still checks its own list). */
+  extensions: z
+    .array(z.string().regex(/^[a-z0-9]{1,10}$/))
+    .min(1)
+    .nullable()
+    .default(null),
+  /** Seconds from issue until an upload that has not completed expires (its media is deleted). */
+  deadlineSeconds: z
+    .number()
+    .int()
+    .min(60)
+    .max(7 * 86400)
+    .default(86400),
+  /** Uploads one end user may have open (issued) at once; null: no limit. */
+  maxOpenPerEndUser: z.number().int().min(1).nullable().default(null),
+  /** Declared bytes issued to one end user per UTC day; null: no limit. */
+  maxBytesPerEndUserPerDay: z.number().int().min(1).nullable().default(null),
+  /** Creates, refreshes and redeems per minute for the whole service. */
+  requestsPerMinute: z.number().int().min(1).default(120),
+});
+
 /** CONTRACT §4 plus a few operational knobs; every default is documented in the README. */
 const envSchema = z.object({
   REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
@@ -96,9 +133,45 @@ const envSchema = z.object({
   /** Address servers bind to. */
   BIND_HOST: z.string().min(1).default('0.0.0.0'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Client uploads (CONTRACT §2): per-service policy as JSON; see `clientUploadPolicySchema`. */
+  MEDIAFERRY_CLIENT_UPLOAD_POLICY: z
+    .string()
+    .transform((raw, ctx) => {
+      try {
+        return JSON.parse(raw) as unknown;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'expected JSON' });
+        return z.NEVER;
+      }
+    })
+    .pipe(z.record(z.string().regex(/^([A-Za-z0-9_.-]{1,64}|\*)$/), clientUploadPolicySchema))
+    .optional(),
+  /** HMAC key of one-time client-upload tickets; tickets are refused without one. */
+  MEDIAFERRY_CLIENT_UPLOAD_TICKET_SECRET: z.string().min(32, 'use at least 32 characters').optional(),
+  /** The URL VOD posts upload events to, exactly as configured in VOD (it is part of the signature). */
+  MEDIAFERRY_VOD_CALLBACK_URL: url(['http:', 'https:']).optional(),
+  /** VOD callback private keys, comma-separated: the current one first, the previous one during rotation. */
+  MEDIAFERRY_VOD_CALLBACK_KEYS: z
+    .string()
+    .transform((raw) =>
+      raw
+        .split(',')
+        .map((k) => k.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.string().min(1)).max(2, 'at most two keys (current, previous)'))
+    .optional(),
+  /** How old an X-VOD-TIMESTAMP may be (either direction) before the event is refused as stale. */
+  MEDIAFERRY_VOD_CALLBACK_MAX_AGE_SECONDS: int(1, 3600).default(300),
+  /** How often the API looks for open client uploads that completed or passed their deadline. */
+  MEDIAFERRY_CLIENT_UPLOAD_RECONCILE_MS: int(100).default(60_000),
 });
 
 type Env = z.output<typeof envSchema>;
+
+/** Limits of one service's client uploads; every field optional (see DEFAULT_CLIENT_UPLOAD_POLICY). */
+export type ClientUploadPolicyInput = z.input<typeof clientUploadPolicySchema>;
+export type ClientUploadPolicy = z.output<typeof clientUploadPolicySchema>;
 
 export interface Config {
   redisUrl: string;
@@ -128,6 +201,15 @@ export interface Config {
   metricsPort: number;
   bindHost: string;
   logLevel: Env['LOG_LEVEL'];
+  clientUploads: {
+    /** service → policy; `*` applies to services not named. */
+    policies: ReadonlyMap<string, ClientUploadPolicy>;
+    ticketSecret: string | undefined;
+    vodCallbackUrl: string | undefined;
+    vodCallbackKeys: readonly string[];
+    vodCallbackMaxAgeSeconds: number;
+    reconcileIntervalMs: number;
+  };
 }
 
 function deepFreeze<T>(value: T): T {
@@ -190,6 +272,14 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     metricsPort: e.METRICS_PORT,
     bindHost: e.BIND_HOST,
     logLevel: e.LOG_LEVEL,
+    clientUploads: {
+      policies: new Map(Object.entries(e.MEDIAFERRY_CLIENT_UPLOAD_POLICY ?? {})),
+      ticketSecret: e.MEDIAFERRY_CLIENT_UPLOAD_TICKET_SECRET,
+      vodCallbackUrl: e.MEDIAFERRY_VOD_CALLBACK_URL,
+      vodCallbackKeys: e.MEDIAFERRY_VOD_CALLBACK_KEYS ?? [],
+      vodCallbackMaxAgeSeconds: e.MEDIAFERRY_VOD_CALLBACK_MAX_AGE_SECONDS,
+      reconcileIntervalMs: e.MEDIAFERRY_CLIENT_UPLOAD_RECONCILE_MS,
+    },
   };
   return deepFreeze(config);
 }

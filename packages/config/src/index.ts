@@ -1,4 +1,11 @@
-export { type Config, loadConfig, loadConfigOrExit } from './config.js';
+export {
+  type ClientUploadPolicy,
+  type ClientUploadPolicyInput,
+  type Config,
+  clientUploadPolicySchema,
+  loadConfig,
+  loadConfigOrExit,
+} from './config.js';
 export {
   EMULATOR_DEFAULT_ACCESS_KEY,
   isLoopbackEndpoint,

@@ -59,7 +59,28 @@ export const API_ERROR_CODES = [
   'UNAVAILABLE',
   'INTERNAL',
 ] as const;
-export type ApiErrorCode = (typeof API_ERROR_CODES)[number] | SourceErrorCode;
+
+/** Refusals of client uploads (policy, tickets, VOD events); the API answers them with 4xx. */
+export const CLIENT_UPLOAD_ERROR_CODES = [
+  'ALREADY_UPLOADED',
+  'BAD_SIGNATURE',
+  'DEADLINE_PASSED',
+  'EXTENSION_NOT_ALLOWED',
+  'FILE_TOO_LARGE',
+  'MEDIA_TYPE_NOT_ALLOWED',
+  'QUOTA_EXCEEDED',
+  'SIZE_EXCEEDED',
+  'SIZE_MISMATCH',
+  'STALE_TIMESTAMP',
+  'TICKETS_DISABLED',
+  'TICKET_EXPIRED',
+  'TICKET_INVALID',
+  'TICKET_MISMATCH',
+  'TICKET_USED',
+] as const;
+export type ClientUploadErrorCode = (typeof CLIENT_UPLOAD_ERROR_CODES)[number];
+
+export type ApiErrorCode = (typeof API_ERROR_CODES)[number] | SourceErrorCode | ClientUploadErrorCode;
 
 /**
  * Webhook deliveries; the typed client's `SERVER_ERROR`/`HTTP_ERROR` (an answer without our error
@@ -79,6 +100,7 @@ export type ErrorCode = JobErrorCode | ApiErrorCode | DeliveryErrorCode;
 const KNOWN = new Set<string>([
   ...JOB_ERROR_CODES,
   ...API_ERROR_CODES,
+  ...CLIENT_UPLOAD_ERROR_CODES,
   'WEBHOOK_REJECTED',
   'WEBHOOK_REFUSED',
 ]);

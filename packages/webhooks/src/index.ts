@@ -1,4 +1,6 @@
 export {
+  CLIENT_UPLOAD_WEBHOOK_EVENTS,
+  type ClientUploadWebhookEvent,
   deliveryIdFor,
   eventForStatus,
   redactUrl,

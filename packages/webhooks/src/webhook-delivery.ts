@@ -7,6 +7,13 @@ export const WEBHOOK_JOB_NAME = 'deliver';
 
 export const WEBHOOK_EVENTS = ['job.succeeded', 'job.failed', 'job.canceled'] as const;
 export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
+/** Events of client uploads (CONTRACT §2), body `{event, clientUpload}`. */
+export const CLIENT_UPLOAD_WEBHOOK_EVENTS = [
+  'client_upload.completed',
+  'client_upload.rejected',
+  'client_upload.expired',
+] as const;
+export type ClientUploadWebhookEvent = (typeof CLIENT_UPLOAD_WEBHOOK_EVENTS)[number];
 
 /** The JSON body POSTed to a callback URL (CONTRACT §3). */
 export interface WebhookPayload {
@@ -19,7 +26,8 @@ export interface WebhookDeliveryData {
   deliveryId: string;
   service: string;
   callbackUrl: string;
-  event: WebhookEvent;
+  event: WebhookEvent | ClientUploadWebhookEvent;
+  /** The job's id, or the client upload's (`cu_…`). */
   jobId: string;
   body: string;
   /** Carried with the delivery so producer and worker agree on the policy. */

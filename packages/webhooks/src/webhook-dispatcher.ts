@@ -1,6 +1,8 @@
+import { createHash } from 'node:crypto';
 import { type JobView, TimeoutError, ValidationError } from '@mediaferry/core';
 import { type ConnectionOptions, Queue } from 'bullmq';
 import {
+  type ClientUploadWebhookEvent,
   deliveryIdFor,
   eventForStatus,
   WEBHOOK_JOB_NAME,
@@ -70,12 +72,9 @@ export class WebhookDispatcher {
     const event = input.event ?? eventForStatus(input.job.status);
     if (!event)
       throw new ValidationError(`job ${input.job.id} is ${input.job.status}: no webhook event for it`);
-    if (!/^https?:\/\//i.test(input.callbackUrl)) {
-      throw new ValidationError('callbackUrl must be an http(s) URL');
-    }
     const payload: WebhookPayload = { event, job: input.job };
     const deliveryId = input.deliveryId ?? deliveryIdFor(input.service, input.job, event, input.callbackUrl);
-    const data: WebhookDeliveryData = {
+    return this.#add({
       deliveryId,
       service: input.service,
       callbackUrl: input.callbackUrl,
@@ -83,7 +82,46 @@ export class WebhookDispatcher {
       jobId: input.job.id,
       body: JSON.stringify(payload),
       maxDelayMs: this.#retry.maxDelayMs,
-    };
+    });
+  }
+
+  /**
+   * Queues a client-upload webhook (`{event, clientUpload}`), signed and retried like a job's. The same
+   * upload ending once yields one delivery id, so a repeated enqueue is one delivery.
+   */
+  async enqueueClientUpload(input: {
+    service: string;
+    callbackUrl: string;
+    event: ClientUploadWebhookEvent;
+    clientUpload: { id: string; finishedAt: string | null };
+  }): Promise<{ deliveryId: string }> {
+    const hash = createHash('sha256')
+      .update(
+        [
+          input.service,
+          input.clientUpload.id,
+          input.event,
+          input.clientUpload.finishedAt ?? '',
+          input.callbackUrl,
+        ].join('\n'),
+      )
+      .digest('hex');
+    return this.#add({
+      deliveryId: `whd_${hash.slice(0, 32)}`,
+      service: input.service,
+      callbackUrl: input.callbackUrl,
+      event: input.event,
+      jobId: input.clientUpload.id,
+      body: JSON.stringify({ event: input.event, clientUpload: input.clientUpload }),
+      maxDelayMs: this.#retry.maxDelayMs,
+    });
+  }
+
+  async #add(data: WebhookDeliveryData): Promise<{ deliveryId: string }> {
+    if (!/^https?:\/\//i.test(data.callbackUrl)) {
+      throw new ValidationError('callbackUrl must be an http(s) URL');
+    }
+    const deliveryId = data.deliveryId;
     const adding = this.queue.add(WEBHOOK_JOB_NAME, data, {
       jobId: deliveryId,
       attempts: this.#retry.attempts,

@@ -196,6 +196,8 @@ export class System {
     };
     this.emulatorUrl = `http://127.0.0.1:${emulatorPort}`;
     this.apiUrl = `http://127.0.0.1:${apiPort}`;
+    // `{API_URL}` in a value (e.g. VOD's callback URL) becomes the API's address, known only now.
+    for (const [k, v] of Object.entries(this.env)) this.env[k] = v.replaceAll('{API_URL}', this.apiUrl);
     this.metricsUrl = `http://127.0.0.1:${metricsPort}`;
     this.admin = new EmulatorAdminClient(this.emulatorUrl, this.adminToken);
 

@@ -7,6 +7,8 @@ export interface CallbackSenderOptions {
   attempts?: number;
   /** Backoff before retry n is `baseDelayMs · 2^(n-1)`. @defaultValue 500 */
   baseDelayMs?: number;
+  /** `fixed`: every retry waits `baseDelayMs` (VOD's schedule). @defaultValue 'exponential' */
+  backoff?: 'exponential' | 'fixed';
   /** Per-attempt timeout. @defaultValue 5000 */
   timeoutMs?: number;
 }
@@ -26,6 +28,7 @@ export class CallbackSender {
   readonly #attempts: number;
   readonly #baseDelayMs: number;
   readonly #timeoutMs: number;
+  readonly #fixed: boolean;
 
   constructor(
     private readonly privateKey: string,
@@ -35,6 +38,7 @@ export class CallbackSender {
     this.#attempts = options.attempts ?? 4;
     this.#baseDelayMs = options.baseDelayMs ?? 500;
     this.#timeoutMs = options.timeoutMs ?? 5000;
+    this.#fixed = options.backoff === 'fixed';
   }
 
   send(url: string, event: Record<string, unknown>): void {
@@ -76,7 +80,8 @@ export class CallbackSender {
         if (this.#abort.signal.aborted) return;
         this.logger.warn({ url, err: (err as Error).message, attempt }, 'emulator: callback failed');
       }
-      if (attempt < this.#attempts) await sleep(this.#baseDelayMs * 2 ** (attempt - 1), this.#abort.signal);
+      if (attempt < this.#attempts)
+        await sleep(this.#baseDelayMs * (this.#fixed ? 1 : 2 ** (attempt - 1)), this.#abort.signal);
     }
   }
 }

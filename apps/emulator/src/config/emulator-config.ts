@@ -37,6 +37,11 @@ const emulatorEnvSchema = z.object({
     .default(['mediaferry-local']),
   /** `v1-and-v4` (a bucket created before 2025-09-01) or `v4-only` (a bucket created today). */
   EMULATOR_OSS_SIGNATURES: z.enum(['v1-and-v4', 'v4-only']).default('v1-and-v4'),
+  /** The account-wide VOD callback URL (as set in VOD's console); none: per-request UserData only. */
+  EMULATOR_VOD_CALLBACK_URL: z
+    .url()
+    .refine((u) => /^https?:/.test(u), 'expected an http(s) URL')
+    .optional(),
   VOD_REGION: z
     .string()
     .regex(/^[a-z0-9-]+$/)
@@ -55,6 +60,7 @@ export interface EmulatorConfig {
   adminToken: string | undefined;
   buckets: readonly string[];
   ossSignatures: OssSignatureMode;
+  vodCallbackUrl: string | undefined;
   region: string;
   logLevel: z.output<typeof emulatorEnvSchema>['LOG_LEVEL'];
 }
@@ -95,6 +101,7 @@ export function loadEmulatorConfig(env: Record<string, string | undefined>): Emu
     adminToken: e.EMULATOR_ADMIN_TOKEN,
     buckets: Object.freeze([...e.EMULATOR_BUCKETS]),
     ossSignatures: e.EMULATOR_OSS_SIGNATURES,
+    vodCallbackUrl: e.EMULATOR_VOD_CALLBACK_URL,
     region: e.VOD_REGION,
     logLevel: e.LOG_LEVEL,
   });

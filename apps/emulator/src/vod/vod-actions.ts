@@ -4,6 +4,7 @@ import type { ObjectStore } from '../storage/object-store.js';
 import type { CredentialStore } from '../sts/credential-store.js';
 import { randomHex } from '../util/ids.js';
 import { isoSeconds } from '../util/time.js';
+import { clientUploadActions, uploadCompleteEvent } from './client-upload-actions.js';
 import type { Media, MediaKind, MediaStore } from './media-store.js';
 import { encodeUploadAddress, encodeUploadAuth } from './upload-auth.js';
 import { vodErrors } from './vod-error.js';
@@ -20,6 +21,8 @@ export interface VodDeps {
   credentialTtlSeconds: number;
   /** `http://127.0.0.1:PORT`, known once the server listens. */
   endpoint: () => string;
+  /** The account's callback URL (VOD console / SetMessageCallback); a media's UserData one wins. */
+  accountCallbackUrl?: string | undefined;
 }
 
 export type VodResult = Record<string, unknown>;
@@ -296,35 +299,21 @@ export const vodActions: Readonly<Record<string, Action>> = {
   GetVideoInfos: getVideoInfos,
   GetImageInfo: getImageInfo,
   DeleteVideo: deleteVideo,
+  ...clientUploadActions,
 };
 
-/** Called when an object completes: flips its media to UploadSucc/Normal and fires the callback. */
+/**
+ * Called when an object completes (any client: PutObject or CompleteMultipartUpload): flips its media
+ * to UploadSucc/Normal and sends the upload-complete event to the media's callback URL, else the
+ * account's. A media uploaded again (overwritten with a still valid credential) sends it again.
+ */
 export function onObjectCompleted(deps: VodDeps, bucket: string, key: string, size: number): void {
-  const media = deps.media.markUploaded(bucket, key, size);
-  if (!media?.callback) return;
-  const eventTime = isoSeconds(new Date());
-  const url = objectUrl(deps, media);
+  const media = deps.media.markUploaded(bucket, key, size) ?? deps.media.byObject(bucket, key);
+  const url = media?.callback?.url ?? deps.accountCallbackUrl;
+  if (!media || !url) return;
+  const event = uploadCompleteEvent(deps, media, size);
   const extend = extendOf(media.userData);
-  const event =
-    media.kind === 'image'
-      ? {
-          EventTime: eventTime,
-          EventType: 'ImageUploadComplete',
-          ImageId: media.id,
-          Status: 'success',
-          FileURL: url,
-          Size: size,
-        }
-      : {
-          EventTime: eventTime,
-          EventType: 'FileUploadComplete',
-          VideoId: media.id,
-          ...(media.kind === 'attached' ? { MediaId: media.id, BusinessType: media.businessType } : {}),
-          Status: 'success',
-          Size: size,
-          FileUrl: url,
-        };
-  deps.callbacks.send(media.callback.url, extend === undefined ? event : { ...event, Extend: extend });
+  deps.callbacks.send(url, extend === undefined ? event : { ...event, Extend: extend });
 }
 
 function extendOf(userData: string | undefined): string | undefined {

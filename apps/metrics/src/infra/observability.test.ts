@@ -4,6 +4,7 @@ import { createWorkerMetrics } from '@mediaferry/telemetry';
 import { freePort } from '@mediaferry/testkit';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
+import { ClientUploadCounters } from '../client-upload-counters.js';
 import { createQueueMetrics } from '../queue-metrics.js';
 import { INFRA, listFiles, loadExtractQueries, readText, readYaml } from '../test-support/infra-files.js';
 
@@ -65,6 +66,14 @@ async function exportedNames(): Promise<Set<string>> {
   } finally {
     await queue.close();
   }
+  const cuRegistry = new Registry();
+  const cu = new ClientUploadCounters({
+    redisUrl: `redis://127.0.0.1:${await freePort()}`,
+    prefix: 'x',
+    registry: cuRegistry,
+  });
+  for (const m of cuRegistry.getMetricsAsArray()) names.add((m as unknown as { name: string }).name);
+  await cu.close();
   return names;
 }
 
@@ -179,6 +188,7 @@ describe('Prometheus alert rules', () => {
     expect(alerts.map((a) => a['alert']).sort()).toEqual(
       [
         'MediaferryBacklogTooOld',
+        'MediaferryClientUploadAbuse',
         'MediaferryJobFailureRatioHigh',
         'MediaferryMetricsServiceDown',
         'MediaferryNoWorkersWhileJobsWait',
