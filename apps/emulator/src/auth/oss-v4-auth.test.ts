@@ -2,7 +2,15 @@ import http from 'node:http';
 import type OSS from 'ali-oss';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Emulator, startEmulator } from '../emulator.js';
-import { createVideo, ossForAccount, ossForUpload, rejectionOf, testData } from '../test-support/clients.js';
+import {
+  createVideo,
+  listParts,
+  ossForAccount,
+  ossForUpload,
+  rejectionOf,
+  testData,
+  uploadPartBuffer,
+} from '../test-support/clients.js';
 import {
   parseV4Timestamp,
   uriEncode,
@@ -126,6 +134,18 @@ describe('V4 with the real ali-oss (authorizationV4) on a v4-only emulator', () 
     const owner = ossForAccount(emu, 'mediaferry-local');
     await owner.put('dir/a b+c.txt', Buffer.from('hello'), { headers: { 'x-oss-meta-k': 'v' } });
     expect((await owner.get('dir/a b+c.txt')).content.toString()).toBe('hello');
+    // List timestamps as OSS sends them: whole seconds with `.000Z` (Python's oss2 parses only that).
+    const listed = await owner.list({ prefix: 'dir/', 'max-keys': 10 }, {});
+    expect(listed.objects?.[0]?.lastModified).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.000Z$/);
+    const { uploadId } = await owner.initMultipartUpload('dir/open.bin');
+    await uploadPartBuffer(owner, 'dir/open.bin', uploadId, 1, testData(10));
+    const parts = await listParts(owner, 'dir/open.bin', uploadId);
+    expect(parts.parts.LastModified).toMatch(/\.000Z$/);
+    const uploads = await owner.listUploads({ prefix: 'dir/' });
+    expect(uploads.uploads.map((u: { initiated: string }) => u.initiated)).toEqual([
+      expect.stringMatching(/\.000Z$/),
+    ]);
+    await owner.abortMultipartUpload('dir/open.bin', uploadId);
     const t = await createVideo(emu);
     const result = await ossForUpload(t).multipartUpload(t.key, testData(300 * 1024), { partSize: 102400 });
     expect(result.res.status).toBe(200);
@@ -290,6 +310,17 @@ describe('V4 with the real ali-oss (authorizationV4) on a v4-only emulator', () 
     );
     expect(form.status).toBe(501);
     expect(xmlField(form.body, 'Code')).toBe('NotImplemented');
+    // Real operations the emulator does not serve answer 501 too, whatever their method.
+    const owner = ossForAccount(emu, 'mediaferry-local');
+    await owner.put('n/a.txt', Buffer.from('x'));
+    for (const call of [
+      () => owner.putACL('n/a.txt', 'private'),
+      () => owner.deleteMulti(['n/a.txt']),
+      () => owner.copy('n/b.txt', 'n/a.txt'),
+      () => owner.putBucket('mediaferry-local'),
+    ]) {
+      expect(await rejectionOf(call)).toMatchObject({ status: 501, code: 'NotImplemented' });
+    }
   });
 });
 
