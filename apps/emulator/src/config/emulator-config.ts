@@ -37,6 +37,8 @@ const emulatorEnvSchema = z.object({
     .default(['mediaferry-local']),
   /** `v1-and-v4` (a bucket created before 2025-09-01) or `v4-only` (a bucket created today). */
   EMULATOR_OSS_SIGNATURES: z.enum(['v1-and-v4', 'v4-only']).default('v1-and-v4'),
+  /** `ignore`: CreateUploadVideo drops ReferenceId (VOD's reference does not confirm it honours it). */
+  EMULATOR_CREATE_REFERENCE_ID: z.enum(['honour', 'ignore']).default('honour'),
   VOD_REGION: z
     .string()
     .regex(/^[a-z0-9-]+$/)
@@ -55,6 +57,7 @@ export interface EmulatorConfig {
   adminToken: string | undefined;
   buckets: readonly string[];
   ossSignatures: OssSignatureMode;
+  createReferenceId: 'honour' | 'ignore';
   region: string;
   logLevel: z.output<typeof emulatorEnvSchema>['LOG_LEVEL'];
 }
@@ -95,6 +98,7 @@ export function loadEmulatorConfig(env: Record<string, string | undefined>): Emu
     adminToken: e.EMULATOR_ADMIN_TOKEN,
     buckets: Object.freeze([...e.EMULATOR_BUCKETS]),
     ossSignatures: e.EMULATOR_OSS_SIGNATURES,
+    createReferenceId: e.EMULATOR_CREATE_REFERENCE_ID,
     region: e.VOD_REGION,
     logLevel: e.LOG_LEVEL,
   });

@@ -19,6 +19,11 @@ export interface VodDeps {
   region: string;
   vodBucket: string;
   credentialTtlSeconds: number;
+  /**
+   * `ignore`: CreateUploadVideo drops `ReferenceId` (its public API reference does not confirm it is
+   * honoured there; RefreshUploadVideo's documents it). @defaultValue 'honour'
+   */
+  createReferenceId?: 'honour' | 'ignore';
   /** `http://127.0.0.1:PORT`, known once the server listens. */
   endpoint: () => string;
 }
@@ -107,7 +112,8 @@ const createUploadVideo: Action = (deps, p) => {
   const cateId = p.int('CateId', 0);
   p.bool('EnableFirstFrameCover');
   p.bool('GenerateThumbnail');
-  const referenceId = referenceIdParam(deps, p);
+  const givenReferenceId = referenceIdParam(deps, p);
+  const referenceId = deps.createReferenceId === 'ignore' ? undefined : givenReferenceId;
   const id = randomHex(16);
   const dir = `${randomHex(4)}-${randomHex(6).slice(0, 11)}`;
   const media = newMedia(deps, 'video', `sv/${dir}/${dir}.${ext}`, id, {

@@ -273,6 +273,27 @@ describe('CreateUploadVideo / RefreshUploadVideo / GetVideoInfo', () => {
   });
 });
 
+describe('CreateUploadVideo that ignores ReferenceId (createReferenceId: ignore)', () => {
+  it('validates but drops it: no uniqueness, not findable, RefreshUploadVideo unaffected', async () => {
+    const lax = await startEmulator({ ossSignatures: 'v4-only', createReferenceId: 'ignore' });
+    try {
+      const ref = `ignored_${Date.now()}`;
+      const a = await createVideo(lax, { ReferenceId: ref });
+      const b = await createVideo(lax, { ReferenceId: ref });
+      expect(a.mediaId).not.toBe(b.mediaId);
+      const info = await callVod(vodClient(lax), 'GetVideoInfo', { VideoId: a.mediaId });
+      expect(info.Video.ReferenceId).toBeUndefined();
+      const byRef = await callVod(vodClient(lax), 'GetVideoInfos', { ReferenceIds: ref });
+      expect(byRef).toMatchObject({ VideoList: [], NonExistReferenceIds: [ref] });
+      expect((await rejectionOf(() => createVideo(lax, { ReferenceId: 'bad id!' }))).code).toBe(
+        'InvalidParameter',
+      );
+    } finally {
+      await lax.close();
+    }
+  });
+});
+
 describe('VOD signatures', () => {
   it('refuses a wrong secret and an unknown key with the gateway codes', async () => {
     const wrong = await rejectionOf(() =>
