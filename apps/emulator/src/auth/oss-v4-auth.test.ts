@@ -12,8 +12,10 @@ import {
   uploadPartBuffer,
 } from '../test-support/clients.js';
 import {
+  deriveV4SigningKey,
   parseV4Timestamp,
   uriEncode,
+  V4SigningKeys,
   v4CanonicalRequest,
   v4Signature,
   v4StringToSign,
@@ -93,10 +95,17 @@ describe('OSS V4 canonical request (written from the OSS reference)', () => {
       '20261122/cn-shanghai/oss/aliyun_v4_request',
     ]);
     expect(sts.split('\n')[3]).toMatch(/^[0-9a-f]{64}$/);
-    expect(v4Signature('secret', scope, sts)).toMatch(/^[0-9a-f]{64}$/);
-    expect(v4Signature('secret', scope, sts)).not.toBe(
-      v4Signature('secret', { ...scope, region: 'cn-beijing' }, sts),
+    const key = deriveV4SigningKey('secret', scope);
+    expect(v4Signature(key, sts)).toMatch(/^[0-9a-f]{64}$/);
+    expect(v4Signature(key, sts)).not.toBe(
+      v4Signature(deriveV4SigningKey('secret', { ...scope, region: 'cn-beijing' }), sts),
     );
+    // The key cache answers the same key for the same secret and scope, another for another secret.
+    const keys = new V4SigningKeys(2);
+    expect(v4Signature(keys.get('secret', scope), sts)).toBe(v4Signature(key, sts));
+    expect(v4Signature(keys.get('other', scope), sts)).not.toBe(v4Signature(key, sts));
+    keys.get('third', scope);
+    expect(v4Signature(keys.get('secret', scope), sts)).toBe(v4Signature(key, sts));
   });
 
   it('leaves out the URL signature itself and encodes RFC 3986 style', () => {
