@@ -167,6 +167,8 @@ async function main(): Promise<void> {
       ...credentials,
       refreshSTSToken: async () => credentials,
       refreshSTSTokenInterval: 3_600_000,
+      // V4, as mediaferry signs: the baseline pays the same signing cost.
+      authorizationV4: true,
       timeout: 600_000,
     });
 

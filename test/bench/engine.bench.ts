@@ -200,6 +200,8 @@ async function aliOss(c: VariantConfig) {
     region: `oss-${REGION}`,
     accessKeyId: AK,
     accessKeySecret: SK,
+    // V4, as the engine signs (and the bench emulator is v4-only).
+    authorizationV4: true,
     timeout: 600_000,
   });
 }

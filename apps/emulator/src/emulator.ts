@@ -68,6 +68,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     logger: o.logger,
     region: o.region,
     vodBucket: o.vodBucket,
+    createReferenceId: o.createReferenceId,
     credentialTtlSeconds: o.credentialTtlSeconds,
     endpoint: () => endpoint,
     accountCallbackUrl: o.vodCallbackUrl,

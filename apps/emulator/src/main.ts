@@ -32,6 +32,7 @@ async function main(): Promise<void> {
     region: e.region,
     buckets: [...e.buckets],
     ossSignatures: e.ossSignatures,
+    createReferenceId: e.createReferenceId,
     adminToken,
     logger,
   });

@@ -51,6 +51,12 @@ export interface EmulatorOptions {
    */
   ossSignatures?: OssSignatureMode;
   /**
+   * `ignore`: CreateUploadVideo accepts and validates `ReferenceId` but does not store it (nor check it
+   * for uniqueness), for callers that must stay safe if VOD does not honour it there.
+   * @defaultValue 'honour'
+   */
+  createReferenceId?: 'honour' | 'ignore';
+  /**
    * Name of the VOD storage bucket (`outin-<32 hex>` on the cloud).
    * @defaultValue 'outin-' + 32 random hex chars
    */
@@ -73,6 +79,7 @@ export interface ResolvedOptions {
   logger: Logger;
   vodBucket: string;
   ossSignatures: OssSignatureMode;
+  createReferenceId: 'honour' | 'ignore';
 }
 
 const BUCKET_NAME = /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
@@ -94,7 +101,13 @@ export function resolveOptions(o: EmulatorOptions = {}): ResolvedOptions {
     logger: o.logger ?? pino({ level: 'silent' }),
     vodBucket: o.vodBucket ?? `outin-${randomBytes(16).toString('hex')}`,
     ossSignatures: o.ossSignatures ?? 'v1-and-v4',
+    createReferenceId: o.createReferenceId ?? 'honour',
   };
+  if (resolved.createReferenceId !== 'honour' && resolved.createReferenceId !== 'ignore') {
+    throw new RangeError(
+      `createReferenceId must be 'honour' or 'ignore', got ${String(resolved.createReferenceId)}`,
+    );
+  }
   if (resolved.ossSignatures !== 'v1-and-v4' && resolved.ossSignatures !== 'v4-only') {
     throw new RangeError(
       `ossSignatures must be 'v1-and-v4' or 'v4-only', got ${String(resolved.ossSignatures)}`,

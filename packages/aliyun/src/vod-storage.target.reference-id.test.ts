@@ -129,3 +129,33 @@ describe('VodStorageTarget with a ReferenceId', () => {
     expect(actions).toEqual(['CreateUploadImage']);
   });
 });
+
+describe('when CreateUploadVideo ignores ReferenceId (VOD does not document that it honours it)', () => {
+  it('a lost Create… answer still ends with one completed media; the lost one stays empty', async () => {
+    const lax = await startEmulator({ ossSignatures: 'v4-only', createReferenceId: 'ignore' });
+    try {
+      const laxVod = vodClientFor(lax);
+      const key = unique('job-lax');
+      const title = unique('lax');
+      const media: MediaSpec = { type: 'video', title };
+      // The first Create… reached VOD but its answer was lost: the media exists, unseen.
+      const lost = await new VodStorageTarget({ vod: laxVod, media }).prepare({ ...prep, uploadKey: key });
+      const t = new VodStorageTarget({ vod: laxVod, media });
+      const dest = await t.prepare({ ...prep, uploadKey: key, createAttempted: true });
+      // The lookup by ReferenceId cannot find it, so a second media is made and uploaded into.
+      expect(dest.mediaId).not.toBe(lost.mediaId);
+      const uploadId = await t.initMultipart();
+      await t.complete(uploadId, [await t.uploadPart(uploadId, 1, makeParts([KiB]).parts[0]!)]);
+      await t.finalize();
+      const all = (await lax.admin.listMedia()).filter((m) => m.title === title);
+      expect(all.map((m) => [m.id, m.status]).sort()).toEqual(
+        [
+          [dest.mediaId, 'UploadSucc'],
+          [lost.mediaId, 'Uploading'],
+        ].sort(),
+      );
+    } finally {
+      await lax.close();
+    }
+  });
+});

@@ -48,11 +48,15 @@ describe('UploadEngine: two engines on a fresh job', () => {
     const file = await fx.writeFile(MiB);
     const title = `slow-create ${Date.now()}`;
     await fx.emu.admin.delayResponses({ ms: 400, service: 'vod', operation: 'CreateUploadVideo', count: 1 });
-    const slow = fx.engine({ prepareLeaseMs: 100 }).run({
-      uploadKey: 'job-slow-create',
-      source: fx.fileSource(file.path),
-      target: fx.vodTarget({ type: 'video', title }),
-    });
+    // Its outcome is taken at once: it may fail before the new owner is done (an unhandled rejection).
+    const slow = fx
+      .engine({ prepareLeaseMs: 100 })
+      .run({
+        uploadKey: 'job-slow-create',
+        source: fx.fileSource(file.path),
+        target: fx.vodTarget({ type: 'video', title }),
+      })
+      .catch((e: unknown) => e);
     await new Promise((r) => setTimeout(r, 200)); // the lease has expired: the job is re-dispatched
     const result = await fx.engine({ prepareLeaseMs: 100 }).run({
       uploadKey: 'job-slow-create',
@@ -61,7 +65,7 @@ describe('UploadEngine: two engines on a fresh job', () => {
     });
     // The slow Create… lands on the ReferenceId the new owner holds: refused, and the slow run finds a
     // media it must not take over (already uploaded) or, had it been quicker, loses the checkpoint.
-    const err = await slow.catch((e: unknown) => e);
+    const err = await slow;
     if (!(err instanceof OwnershipLostError)) expect(err).toMatchObject({ vodCode: 'ReferenceIdInUse' });
     const media = (await fx.emu.admin.listMedia()).filter((m) => m.title === title);
     expect(media.map((m) => [m.id, m.status])).toEqual([[result.destination.mediaId, 'UploadSucc']]);

@@ -11,6 +11,7 @@ import {
   parseV4Timestamp,
   V4_ALGORITHM,
   type V4Claim,
+  V4SigningKeys,
   v4CanonicalRequest,
   v4Signature,
   v4StringToSign,
@@ -46,6 +47,7 @@ export interface OssAuthenticatorOptions {
 export class OssAuthenticator {
   readonly signatures: OssSignatureMode;
   private readonly region: string;
+  private readonly signingKeys = new V4SigningKeys();
 
   constructor(
     private readonly account: { accessKeyId: string; accessKeySecret: string },
@@ -114,7 +116,8 @@ export class OssAuthenticator {
     const { secret, principal } = this.#principal(accessKeyId, token, now);
     const canonicalRequest = v4CanonicalRequest(r, claim.additionalHeaders, inQuery);
     const stringToSign = v4StringToSign(claim.timestamp, claim.scope, canonicalRequest);
-    if (!signaturesEqual(v4Signature(secret, claim.scope, stringToSign), claim.signature)) {
+    const signingKey = this.signingKeys.get(secret, claim.scope);
+    if (!signaturesEqual(v4Signature(signingKey, stringToSign), claim.signature)) {
       throw v4Errors.signatureDoesNotMatch(accessKeyId, claim.signature, canonicalRequest, stringToSign);
     }
     return principal;

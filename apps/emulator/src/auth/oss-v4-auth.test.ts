@@ -2,10 +2,20 @@ import http from 'node:http';
 import type OSS from 'ali-oss';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Emulator, startEmulator } from '../emulator.js';
-import { createVideo, ossForAccount, ossForUpload, rejectionOf, testData } from '../test-support/clients.js';
 import {
+  createVideo,
+  listParts,
+  ossForAccount,
+  ossForUpload,
+  rejectionOf,
+  testData,
+  uploadPartBuffer,
+} from '../test-support/clients.js';
+import {
+  deriveV4SigningKey,
   parseV4Timestamp,
   uriEncode,
+  V4SigningKeys,
   v4CanonicalRequest,
   v4Signature,
   v4StringToSign,
@@ -85,10 +95,17 @@ describe('OSS V4 canonical request (written from the OSS reference)', () => {
       '20261122/cn-shanghai/oss/aliyun_v4_request',
     ]);
     expect(sts.split('\n')[3]).toMatch(/^[0-9a-f]{64}$/);
-    expect(v4Signature('secret', scope, sts)).toMatch(/^[0-9a-f]{64}$/);
-    expect(v4Signature('secret', scope, sts)).not.toBe(
-      v4Signature('secret', { ...scope, region: 'cn-beijing' }, sts),
+    const key = deriveV4SigningKey('secret', scope);
+    expect(v4Signature(key, sts)).toMatch(/^[0-9a-f]{64}$/);
+    expect(v4Signature(key, sts)).not.toBe(
+      v4Signature(deriveV4SigningKey('secret', { ...scope, region: 'cn-beijing' }), sts),
     );
+    // The key cache answers the same key for the same secret and scope, another for another secret.
+    const keys = new V4SigningKeys(2);
+    expect(v4Signature(keys.get('secret', scope), sts)).toBe(v4Signature(key, sts));
+    expect(v4Signature(keys.get('other', scope), sts)).not.toBe(v4Signature(key, sts));
+    keys.get('third', scope);
+    expect(v4Signature(keys.get('secret', scope), sts)).toBe(v4Signature(key, sts));
   });
 
   it('leaves out the URL signature itself and encodes RFC 3986 style', () => {
@@ -126,6 +143,18 @@ describe('V4 with the real ali-oss (authorizationV4) on a v4-only emulator', () 
     const owner = ossForAccount(emu, 'mediaferry-local');
     await owner.put('dir/a b+c.txt', Buffer.from('hello'), { headers: { 'x-oss-meta-k': 'v' } });
     expect((await owner.get('dir/a b+c.txt')).content.toString()).toBe('hello');
+    // List timestamps as OSS sends them: whole seconds with `.000Z` (Python's oss2 parses only that).
+    const listed = await owner.list({ prefix: 'dir/', 'max-keys': 10 }, {});
+    expect(listed.objects?.[0]?.lastModified).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.000Z$/);
+    const { uploadId } = await owner.initMultipartUpload('dir/open.bin');
+    await uploadPartBuffer(owner, 'dir/open.bin', uploadId, 1, testData(10));
+    const parts = await listParts(owner, 'dir/open.bin', uploadId);
+    expect(parts.parts.LastModified).toMatch(/\.000Z$/);
+    const uploads = await owner.listUploads({ prefix: 'dir/' });
+    expect(uploads.uploads.map((u: { initiated: string }) => u.initiated)).toEqual([
+      expect.stringMatching(/\.000Z$/),
+    ]);
+    await owner.abortMultipartUpload('dir/open.bin', uploadId);
     const t = await createVideo(emu);
     const result = await ossForUpload(t).multipartUpload(t.key, testData(300 * 1024), { partSize: 102400 });
     expect(result.res.status).toBe(200);
@@ -290,6 +319,17 @@ describe('V4 with the real ali-oss (authorizationV4) on a v4-only emulator', () 
     );
     expect(form.status).toBe(501);
     expect(xmlField(form.body, 'Code')).toBe('NotImplemented');
+    // Real operations the emulator does not serve answer 501 too, whatever their method.
+    const owner = ossForAccount(emu, 'mediaferry-local');
+    await owner.put('n/a.txt', Buffer.from('x'));
+    for (const call of [
+      () => owner.putACL('n/a.txt', 'private'),
+      () => owner.deleteMulti(['n/a.txt']),
+      () => owner.copy('n/b.txt', 'n/a.txt'),
+      () => owner.putBucket('mediaferry-local'),
+    ]) {
+      expect(await rejectionOf(call)).toMatchObject({ status: 501, code: 'NotImplemented' });
+    }
   });
 });
 

@@ -42,6 +42,8 @@ const emulatorEnvSchema = z.object({
     .url()
     .refine((u) => /^https?:/.test(u), 'expected an http(s) URL')
     .optional(),
+  /** `ignore`: CreateUploadVideo drops ReferenceId (VOD's reference does not confirm it honours it). */
+  EMULATOR_CREATE_REFERENCE_ID: z.enum(['honour', 'ignore']).default('honour'),
   VOD_REGION: z
     .string()
     .regex(/^[a-z0-9-]+$/)
@@ -61,6 +63,7 @@ export interface EmulatorConfig {
   buckets: readonly string[];
   ossSignatures: OssSignatureMode;
   vodCallbackUrl: string | undefined;
+  createReferenceId: 'honour' | 'ignore';
   region: string;
   logLevel: z.output<typeof emulatorEnvSchema>['LOG_LEVEL'];
 }
@@ -102,6 +105,7 @@ export function loadEmulatorConfig(env: Record<string, string | undefined>): Emu
     buckets: Object.freeze([...e.EMULATOR_BUCKETS]),
     ossSignatures: e.EMULATOR_OSS_SIGNATURES,
     vodCallbackUrl: e.EMULATOR_VOD_CALLBACK_URL,
+    createReferenceId: e.EMULATOR_CREATE_REFERENCE_ID,
     region: e.VOD_REGION,
     logLevel: e.LOG_LEVEL,
   });

@@ -144,8 +144,6 @@ export const ossErrors = {
     ),
   notImplemented: (what: string) =>
     new OssError(501, 'NotImplemented', `The emulator does not implement ${what}.`),
-  methodNotAllowed: () =>
-    new OssError(405, 'MethodNotAllowed', 'The specified method is not allowed against this resource.'),
   incompleteBody: () =>
     new OssError(400, 'IncompleteBody', 'The request body is smaller than the Content-Length you specified.'),
   internal: () => new OssError(500, 'InternalError', 'We encountered an internal error. Please try again.'),

@@ -82,9 +82,10 @@ async function dispatch(ctx: OssContext): Promise<void> {
     case 'ListObjects':
       return listObjects(ctx);
     default:
-      throw ctx.key === undefined && ctx.req.method !== 'GET'
-        ? ossErrors.methodNotAllowed()
-        : ossErrors.notImplemented(`${ctx.req.method} with these parameters`);
+      // Real OSS operations the emulator does not serve (PutBucket, DeleteMultipleObjects, ACL, …).
+      throw ossErrors.notImplemented(
+        `${ctx.req.method} ${ctx.key === undefined ? 'on a bucket' : 'on an object'} with these parameters`,
+      );
   }
 }
 

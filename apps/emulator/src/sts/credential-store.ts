@@ -75,16 +75,6 @@ export class CredentialStore {
     return n;
   }
 
-  /** Forgets every credential of a media (DeleteVideo). */
-  revokeMedia(mediaId: string): void {
-    for (const c of this.#byKeyId.values()) {
-      if (c.mediaId === mediaId) {
-        this.#byKeyId.delete(c.accessKeyId);
-        this.#byToken.delete(c.securityToken);
-      }
-    }
-  }
-
   get size(): number {
     return this.#byKeyId.size;
   }

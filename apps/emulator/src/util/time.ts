@@ -3,9 +3,12 @@ export function isoSeconds(date: Date): string {
   return `${date.toISOString().slice(0, 19)}Z`;
 }
 
-/** `2024-01-01T00:00:00.000Z` (OSS list results). */
+/**
+ * `2024-01-01T00:00:00.000Z` (OSS list results: ListParts, ListObjects, ListMultipartUploads). OSS
+ * sends whole seconds with `.000`; Python's oss2 parses exactly that format and raises on others.
+ */
 export function isoMillis(date: Date): string {
-  return date.toISOString();
+  return `${date.toISOString().slice(0, 19)}.000Z`;
 }
 
 /** RFC 1123 (`Last-Modified`, `Date`). */

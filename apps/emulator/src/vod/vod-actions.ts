@@ -7,6 +7,7 @@ import { isoSeconds } from '../util/time.js';
 import { clientUploadActions, uploadCompleteEvent } from './client-upload-actions.js';
 import type { Media, MediaKind, MediaStore } from './media-store.js';
 import { encodeUploadAddress, encodeUploadAuth } from './upload-auth.js';
+import { videoInfoView, videoListItemView } from './video-views.js';
 import { vodErrors } from './vod-error.js';
 import { VodParams } from './vod-params.js';
 
@@ -19,6 +20,11 @@ export interface VodDeps {
   region: string;
   vodBucket: string;
   credentialTtlSeconds: number;
+  /**
+   * `ignore`: CreateUploadVideo drops `ReferenceId` (its public API reference does not confirm it is
+   * honoured there; RefreshUploadVideo's documents it). @defaultValue 'honour'
+   */
+  createReferenceId?: 'honour' | 'ignore';
   /** `http://127.0.0.1:PORT`, known once the server listens. */
   endpoint: () => string;
   /** The account's callback URL (VOD console / SetMessageCallback); a media's UserData one wins. */
@@ -109,7 +115,8 @@ const createUploadVideo: Action = (deps, p) => {
   const cateId = p.int('CateId', 0);
   p.bool('EnableFirstFrameCover');
   p.bool('GenerateThumbnail');
-  const referenceId = referenceIdParam(deps, p);
+  const givenReferenceId = referenceIdParam(deps, p);
+  const referenceId = deps.createReferenceId === 'ignore' ? undefined : givenReferenceId;
   const id = randomHex(16);
   const dir = `${randomHex(4)}-${randomHex(6).slice(0, 11)}`;
   const media = newMedia(deps, 'video', `sv/${dir}/${dir}.${ext}`, id, {
@@ -179,40 +186,11 @@ function compact(o: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
 }
 
-/** The `Video` object of GetVideoInfo / GetVideoInfos. */
-function videoView(deps: VodDeps, m: Media): Record<string, unknown> {
-  return compact({
-    VideoId: m.id,
-    Title: m.title,
-    Description: m.description,
-    Duration: 0,
-    CoverURL: m.coverUrl,
-    Status: m.status,
-    CreationTime: isoSeconds(m.creationTime),
-    ModificationTime: isoSeconds(m.modificationTime),
-    Size: m.size ?? m.declaredSize ?? 0,
-    CateId: m.cateId,
-    CateName: m.cateId === undefined ? undefined : `Category ${m.cateId}`,
-    Tags: m.tags,
-    TemplateGroupId: m.templateGroupId,
-    StorageLocation: m.storageLocation,
-    RegionId: deps.region,
-    AppId: m.appId,
-    AuditStatus: 'Init',
-    StorageClass: 'Standard',
-    DownloadSwitch: 'on',
-    PreprocessStatus: 'UnPreprocess',
-    UserData: m.userData,
-    ReferenceId: m.referenceId,
-    Snapshots: { Snapshot: [] },
-  });
-}
-
 const getVideoInfo: Action = (deps, p) => {
   const id = p.required('VideoId');
   const m = deps.media.get(id);
   if (m?.kind !== 'video') throw vodErrors.videoNotFound();
-  return { Video: videoView(deps, m), mediaId: id };
+  return { Video: videoInfoView(m, deps.region), mediaId: id };
 };
 
 function idList(p: VodParams, name: string): string[] {
@@ -227,8 +205,9 @@ function idList(p: VodParams, name: string): string[] {
 
 /**
  * GetVideoInfos by `VideoIds` or `ReferenceIds` (comma lists of up to 20). As the generated SDKs
- * model it: `VideoList` is an array of `Video` objects, the ids not found come back in
- * `NonExistVideoIds` / `NonExistReferenceIds` (arrays of strings).
+ * model it: `VideoList` is an array of video items (not GetVideoInfo's `Video`: `Snapshots` is a plain
+ * array, no RegionId/AuditStatus), the ids not found come back in `NonExistVideoIds` /
+ * `NonExistReferenceIds` (arrays of strings).
  */
 const getVideoInfos: Action = (deps, p) => {
   const byReference = p.optional('VideoIds') === undefined && p.optional('ReferenceIds') !== undefined;
@@ -241,7 +220,7 @@ const getVideoInfos: Action = (deps, p) => {
     else missing.push(id);
   }
   return {
-    VideoList: found.map((m) => videoView(deps, m)),
+    VideoList: found.map((m) => videoListItemView(m)),
     ...(byReference ? { NonExistReferenceIds: missing } : { NonExistVideoIds: missing }),
   };
 };
@@ -272,7 +251,7 @@ const getImageInfo: Action = (deps, p) => {
   };
 };
 
-/** DeleteVideo: removes media, object, pending uploads and upload credentials of each id. */
+/** DeleteVideo: removes the media and its object (not its credentials, nor open multipart uploads). */
 const deleteVideo: Action = (deps, p) => {
   const ids = idList(p, 'VideoIds');
   const missing: string[] = [];
@@ -282,9 +261,10 @@ const deleteVideo: Action = (deps, p) => {
       missing.push(id);
       continue;
     }
+    // Only the media and its file go. STS cannot revoke a token, so upload credentials stay valid
+    // until they expire, and VOD does not track OSS multipart uploads: a write still in flight lands in
+    // the deleted media's path (an object no media points at), as in the cloud.
     deps.media.delete(id);
-    deps.sts.revokeMedia(id);
-    for (const u of deps.store.uploadsOf(m.bucket, m.key)) deps.store.removeUpload(u);
     deps.store.deleteObject(m.bucket, m.key);
   }
   return { NonExistVideoIds: missing, ForbiddenVideoIds: [] };

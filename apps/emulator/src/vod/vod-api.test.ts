@@ -221,17 +221,26 @@ describe('CreateUploadVideo / RefreshUploadVideo / GetVideoInfo', () => {
     expect((await emu.admin.media(at.mediaId)).status).toBe('UploadSucc');
   });
 
-  it('DeleteVideo removes media, object, pending uploads and credentials', async () => {
+  it('DeleteVideo removes the media and its file; its STS credential stays valid until it expires', async () => {
     const t = await createVideo(emu);
     const oss = ossForUpload(t);
     await oss.put(t.key, testData(100));
+    const { uploadId } = await oss.initMultipartUpload(t.key);
     const res = await callVod(vod(), 'DeleteVideo', { VideoIds: `${t.mediaId},${'e'.repeat(32)}` });
-    expect(res.NonExistVideoIds).toEqual(['e'.repeat(32)]);
+    expect(res).toMatchObject({ NonExistVideoIds: ['e'.repeat(32)], ForbiddenVideoIds: [] });
     expect((await rejectionOf(() => callVod(vod(), 'GetVideoInfo', { VideoId: t.mediaId }))).code).toBe(
       'InvalidVideo.NotFound',
     );
-    expect((await rejectionOf(() => ossForAccount(emu, t.bucket).get(t.key))).code).toBe('NoSuchKey');
-    expect((await rejectionOf(() => oss.put(t.key, testData(1)))).code).toBe('InvalidSecurityToken');
+    const owner = ossForAccount(emu, t.bucket);
+    expect((await rejectionOf(() => owner.get(t.key))).code).toBe('NoSuchKey');
+    // STS cannot revoke a token: a write in flight lands in the deleted media's path, no media again.
+    await oss.put(t.key, testData(1));
+    expect((await owner.head(t.key)).status).toBe(200);
+    // VOD does not track OSS multipart uploads: the open one can still be aborted with the credential.
+    await oss.abortMultipartUpload(t.key, uploadId);
+    expect((await rejectionOf(() => callVod(vod(), 'GetVideoInfo', { VideoId: t.mediaId }))).code).toBe(
+      'InvalidVideo.NotFound',
+    );
   });
 
   it('ReferenceId is unique and findable with GetVideoInfos; a deleted media frees it', async () => {
@@ -247,7 +256,10 @@ describe('CreateUploadVideo / RefreshUploadVideo / GetVideoInfo', () => {
     );
     const byRef = await callVod(vod(), 'GetVideoInfos', { ReferenceIds: `${ref},unknown-ref` });
     const single = await callVod(vod(), 'GetVideoInfo', { VideoId: t.mediaId });
-    expect(byRef.VideoList).toEqual([single.Video]);
+    // GetVideoInfos items are not GetVideoInfo's Video: Snapshots is a plain array, no RegionId/AuditStatus.
+    const { RegionId, AuditStatus, Snapshots, ...shared } = single.Video;
+    expect([RegionId, AuditStatus, Snapshots]).toEqual([emu.region, 'Init', { Snapshot: [] }]);
+    expect(byRef.VideoList).toEqual([{ ...shared, Snapshots: [] }]);
     expect(byRef.NonExistReferenceIds).toEqual(['unknown-ref']);
     const byId = await callVod(vod(), 'GetVideoInfos', { VideoIds: `${'d'.repeat(32)},${t.mediaId}` });
     expect([byId.VideoList.map((v: { VideoId: string }) => v.VideoId), byId.NonExistVideoIds]).toEqual([
@@ -258,6 +270,27 @@ describe('CreateUploadVideo / RefreshUploadVideo / GetVideoInfo', () => {
     await callVod(vod(), 'DeleteVideo', { VideoIds: t.mediaId });
     expect((await callVod(vod(), 'GetVideoInfos', { ReferenceIds: ref })).VideoList).toEqual([]);
     expect((await createVideo(emu, { ReferenceId: ref })).mediaId).not.toBe(t.mediaId);
+  });
+});
+
+describe('CreateUploadVideo that ignores ReferenceId (createReferenceId: ignore)', () => {
+  it('validates but drops it: no uniqueness, not findable, RefreshUploadVideo unaffected', async () => {
+    const lax = await startEmulator({ ossSignatures: 'v4-only', createReferenceId: 'ignore' });
+    try {
+      const ref = `ignored_${Date.now()}`;
+      const a = await createVideo(lax, { ReferenceId: ref });
+      const b = await createVideo(lax, { ReferenceId: ref });
+      expect(a.mediaId).not.toBe(b.mediaId);
+      const info = await callVod(vodClient(lax), 'GetVideoInfo', { VideoId: a.mediaId });
+      expect(info.Video.ReferenceId).toBeUndefined();
+      const byRef = await callVod(vodClient(lax), 'GetVideoInfos', { ReferenceIds: ref });
+      expect(byRef).toMatchObject({ VideoList: [], NonExistReferenceIds: [ref] });
+      expect((await rejectionOf(() => createVideo(lax, { ReferenceId: 'bad id!' }))).code).toBe(
+        'InvalidParameter',
+      );
+    } finally {
+      await lax.close();
+    }
   });
 });
 
