@@ -86,6 +86,12 @@ export interface OssApi {
     options?: OssRequestOptions,
   ): Promise<{ res: OssResponseInfo }>;
   head(name: string, options?: OssRequestOptions): Promise<{ status: number; res: OssResponseInfo }>;
+  /** ali-oss's streaming PutObject: with `contentLength` the body is sent with that Content-Length. */
+  putStream(
+    name: string,
+    stream: Readable,
+    options?: OssRequestOptions & { contentLength?: number; mime?: string },
+  ): Promise<{ name: string; res: OssResponseInfo }>;
   delete(name: string, options?: OssRequestOptions): Promise<{ res: OssResponseInfo }>;
 }
 

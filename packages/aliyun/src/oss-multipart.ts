@@ -132,6 +132,38 @@ export class OssMultipartObject {
     return part;
   }
 
+  /**
+   * The whole object in one PutObject (a source of at most one part): no multipart upload exists at
+   * any moment, so an interrupted upload leaves nothing behind. Sends `contentType` like Initiate….
+   */
+  async putObject(body: Uint8Array, options: UploadPartOptions = {}): Promise<CompletedObject> {
+    let reported = 0;
+    const onBytesSent = options.onBytesSent
+      ? (sent: number) => {
+          if (sent > reported) {
+            reported = sent;
+            options.onBytesSent?.(sent);
+          }
+        }
+      : undefined;
+    const result = await this.#run(
+      'PutObject',
+      options.signal,
+      (h, opts) =>
+        h.client.putStream(this.objectKey, createBodyStream(body, onBytesSent, this.#chunkBytes), {
+          ...opts,
+          contentLength: body.byteLength,
+          ...(this.contentType?.includes('/') ? { mime: this.contentType } : {}),
+        }),
+      body.byteLength,
+    );
+    return {
+      etag: header(result.res, 'etag') ?? '',
+      crc64: header(result.res, 'x-oss-hash-crc64ecma'),
+      size: body.byteLength,
+    };
+  }
+
   /** All parts of the upload, following `NextPartNumberMarker` across pages. */
   async listParts(uploadId: string, signal?: AbortSignal): Promise<UploadedPart[]> {
     const parts: UploadedPart[] = [];

@@ -77,6 +77,10 @@ export class OssStorageTarget implements StorageTarget {
     return this.#object.head(signal);
   }
 
+  putObject(body: Uint8Array, options?: UploadPartOptions): Promise<CompletedObject> {
+    return this.#object.putObject(body, options);
+  }
+
   async finalize(): Promise<void> {}
 
   /** Nothing to reattach: the account key reaches any upload of the bucket. */

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import {
   AbortError,
   type CompletedObject,
+  CredentialsExpiredError,
   IntegrityMismatchError,
   NoSuchUploadError,
   OwnershipLostError,
@@ -21,6 +22,7 @@ import type { RetryOptions, RetryReason } from './part-uploader.js';
 import { withRetries } from './part-uploader.js';
 import { ProgressMeter } from './progress-meter.js';
 import { combineCrc, coversSource, reconcile } from './resume.js';
+import { putWholeSource } from './single-put.js';
 import { needsContentCheck, sameSource } from './source-identity.js';
 import { transferParts } from './transfer.js';
 import { cleanUpUpload } from './upload-cleanup.js';
@@ -66,6 +68,10 @@ export class UploadRun {
   #uploadedBytes = 0;
   /** The transfer started over from byte 0 once already (see `#restartFromZero`). */
   #restarted = false;
+  /** The destination in use; replaced when the target has to create a new one (see `#reprepare`). */
+  #destination: UploadDestination | null = null;
+  /** Destinations replaced within this run (bounded: a target that keeps replacing is broken). */
+  #replacements = 0;
 
   constructor(settings: EngineSettings, request: UploadRequest) {
     this.#s = settings;
@@ -140,16 +146,13 @@ export class UploadRun {
       }
       cp = { ...cp, destination };
     } else if (!sameObject(cp.destination, destination)) {
-      // The target had to replace the media (e.g. VOD image credentials cannot be refreshed): the old
-      // multipart upload belongs to another object, so start over into the new one.
-      this.#log(
-        'warn',
-        { from: cp.destination.objectKey, to: destination.objectKey },
-        'destination replaced',
-      );
-      await store.update(uploadKey, this.#owner, { destination, uploadId: null }, { clearParts: true });
-      cp = { ...cp, destination, uploadId: null, parts: [] };
+      // The target had to replace the media (VOD image/attached credentials cannot be refreshed, and
+      // this process never had the first one): the old multipart upload belongs to another object.
+      cp = { ...(await this.#replaceDestination(cp, cp.destination, destination)), resumed };
     }
+    this.#destination = destination;
+
+    if (!cp.uploadId && this.#singlePut(cp)) return await this.#putWhole(cp, resumed);
 
     let uploadId = cp.uploadId;
     let kept: CheckpointPart[] = [];
@@ -204,7 +207,7 @@ export class UploadRun {
       }
       const size = ordered.reduce((n, p) => n + p.size, 0);
       meter.setTotals(size, ordered.length);
-      const result = await this.#complete(uploadId, ordered, destination, {
+      const result = await this.#complete(uploadId, ordered, this.#destination ?? destination, {
         resumed,
         skippedBytes,
         ownerJustChecked,
@@ -268,6 +271,10 @@ export class UploadRun {
           if (e instanceof OwnershipLostError) throw e;
         });
       }
+      if (isUnrefreshableExpiry(err) && this.#replacements < MAX_REPLACEMENTS) {
+        // An image/attached credential ran out mid-upload: only a new media helps, now, in this run.
+        return await this.#reprepare(cp, stat, uploadId, parts, meter, err);
+      }
       if (err instanceof SourceChangedError && err.details?.recordedPart !== undefined && !this.#restarted) {
         // A source without a validator gave other bytes than the parts kept from an earlier attempt:
         // those parts are void, the content as it is now is not. Start again from byte 0 (same media).
@@ -286,6 +293,159 @@ export class UploadRun {
       }
       throw err;
     }
+  }
+
+  /** Whether the source goes up in one PutObject: at most one part, and a target that can. */
+  #singlePut(cp: Checkpoint): boolean {
+    return (
+      this.#req.target.putObject !== undefined &&
+      cp.plan.kind === 'fixed' &&
+      cp.plan.totalSize <= cp.plan.partSize
+    );
+  }
+
+  /** The whole source in one PutObject (see `putWholeSource`); a credential expiry prepares again. */
+  async #putWhole(initial: Checkpoint, resumed: boolean): Promise<UploadResult> {
+    const { target, uploadKey, source } = this.#req;
+    const putObject = target.putObject?.bind(target);
+    if (!putObject) throw new Error('putWhole needs a target with putObject');
+    let cp = initial;
+    const meter = new ProgressMeter({
+      totalBytes: cp.totalSize,
+      partsTotal: 1,
+      intervalMs: this.#s.progressIntervalMs,
+      now: this.#s.now,
+      ...(this.#req.onProgress ? { onProgress: this.#req.onProgress } : {}),
+    });
+    meter.start();
+    try {
+      for (;;) {
+        try {
+          const { completed, crc } = await putWholeSource({
+            source,
+            putObject,
+            fingerprint: cp.fingerprint,
+            size: cp.totalSize ?? 0,
+            retrying: (what, op) => this.#retrying(what, op),
+            meter,
+            events: this.#s.events,
+            now: this.#s.now,
+          });
+          this.#uploadedBytes += cp.totalSize ?? 0;
+          return await this.#finish(this.#destination!, {
+            size: cp.totalSize ?? 0,
+            crc,
+            etag: completed.etag,
+            resumed,
+            skippedBytes: 0,
+          });
+        } catch (err) {
+          if (this.#signal.aborted) throw new AbortError('upload aborted', { cause: this.#signal.reason });
+          if (err instanceof SourceChangedError) {
+            await this.#discard(cp);
+            throw err;
+          }
+          if (!isUnrefreshableExpiry(err) || this.#replacements >= MAX_REPLACEMENTS) throw err;
+          await this.#store.assertOwner(uploadKey, this.#owner);
+          cp = await this.#prepareAgain(cp, err);
+          meter.reset(1);
+        }
+      }
+    } finally {
+      meter.stop();
+    }
+  }
+
+  /**
+   * The target's credential expired and cannot be refreshed (VOD image/attached media): prepare again,
+   * which gives a new media; the old one is cleaned up and the whole source goes into the new one.
+   */
+  async #reprepare(
+    cp: Checkpoint,
+    stat: SourceStat,
+    oldUploadId: string,
+    parts: Map<number, CheckpointPart>,
+    meter: ProgressMeter,
+    cause: unknown,
+  ): Promise<string> {
+    const next = await this.#prepareAgain({ ...cp, uploadId: oldUploadId }, cause);
+    meter.skipped(-parts.size, -[...parts.values()].reduce((n, p) => n + p.size, 0));
+    parts.clear();
+    const uploadId = await this.#newMultipart();
+    return await this.#transfer(next, stat, uploadId, parts, meter);
+  }
+
+  /** `prepare({existing})` after an unrefreshable expiry; the checkpoint moved to what it returns. */
+  async #prepareAgain(cp: Checkpoint, cause: unknown): Promise<Checkpoint> {
+    this.#replacements++;
+    const old = this.#destination!;
+    const { target, uploadKey } = this.#req;
+    this.#log(
+      'warn',
+      { mediaId: old.mediaId, err: describe(cause) },
+      'credential cannot be refreshed; preparing again',
+    );
+    const next = await this.#retrying('prepare', (s) =>
+      target.prepare({
+        existing: old,
+        uploadKey,
+        fileName: cp.fileName,
+        contentType: cp.contentType,
+        size: cp.totalSize,
+        signal: s,
+      }),
+    );
+    if (sameObject(old, next)) throw cause; // the target could not do better: the next attempt will
+    const replaced = await this.#replaceDestination(cp, old, next);
+    this.#destination = next;
+    return replaced;
+  }
+
+  /**
+   * Points the checkpoint at `next` (no parts, no upload), then cleans up `old`: its media is deleted
+   * (VOD deletes its file and pending uploads with it) and logged; a multipart upload that no
+   * credential can reach any more is logged as left to the service.
+   */
+  async #replaceDestination(
+    cp: Checkpoint,
+    old: UploadDestination,
+    next: UploadDestination,
+  ): Promise<Checkpoint> {
+    const { target, uploadKey } = this.#req;
+    this.#log(
+      'warn',
+      { from: old.objectKey, to: next.objectKey, fromMedia: old.mediaId, toMedia: next.mediaId },
+      'destination replaced',
+    );
+    await this.#store.update(
+      uploadKey,
+      this.#owner,
+      { destination: next, uploadId: null },
+      { clearParts: true },
+    );
+    if (old.mediaId !== null && old.mediaId !== next.mediaId && target.discard) {
+      try {
+        await this.#retrying('delete replaced media', (s) => target.discard!(old, s));
+        this.#log(
+          'info',
+          { mediaId: old.mediaId, uploadId: cp.uploadId },
+          'replaced media deleted with its upload',
+        );
+      } catch (err) {
+        this.#log(
+          'warn',
+          { mediaId: old.mediaId, err: describe(err) },
+          'could not delete the replaced media',
+        );
+      }
+    } else if (cp.uploadId) {
+      this.#log(
+        'warn',
+        { uploadId: cp.uploadId, objectKey: old.objectKey },
+        'multipart upload of the old address left behind',
+      );
+    }
+    return { ...cp, destination: next, uploadId: null, parts: [] };
   }
 
   /**
@@ -388,7 +548,7 @@ export class UploadRun {
       // finds it complete). Either way this run does not report the success.
       throw new OwnershipLostError(`upload ${uploadKey} was canceled or taken over as it completed`);
     }
-    const refreshes = (target as { credentialRefreshes?: unknown }).credentialRefreshes;
+    const refreshes = target.credentialRefreshes;
     return {
       destination,
       size: r.size,
@@ -443,6 +603,14 @@ export class UploadRun {
   #log(level: keyof EngineLogger, fields: object, msg: string): void {
     this.#s.logger?.[level]({ uploadKey: this.#req.uploadKey, ...fields }, msg);
   }
+}
+
+/** Retries of the whole destination within one run: a target replacing it more often is broken. */
+const MAX_REPLACEMENTS = 2;
+
+/** A credential that only a new destination can replace (`CredentialsExpiredError`, `refreshable: false`). */
+function isUnrefreshableExpiry(err: unknown): boolean {
+  return err instanceof CredentialsExpiredError && err.details?.refreshable === false;
 }
 
 function sameObject(a: UploadDestination, b: UploadDestination): boolean {

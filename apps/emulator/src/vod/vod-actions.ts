@@ -287,6 +287,30 @@ const deleteVideo: Action = (deps, p) => {
   return { NonExistVideoIds: missing, ForbiddenVideoIds: [] };
 };
 
+/** Removes one media of `kind` with its object, pending uploads and upload credentials; false if unknown. */
+function deleteMedia(deps: VodDeps, id: string, kind: 'image' | 'attached'): boolean {
+  const m = deps.media.get(id);
+  if (m?.kind !== kind) return false;
+  deps.media.delete(id);
+  deps.sts.revokeMedia(id);
+  for (const u of deps.store.uploadsOf(m.bucket, m.key)) deps.store.removeUpload(u);
+  deps.store.deleteObject(m.bucket, m.key);
+  return true;
+}
+
+/** DeleteImage with `DeleteImageType=ImageId` (the only type the emulator serves) and `ImageIds`. */
+const deleteImage: Action = (deps, p) => {
+  if (p.required('DeleteImageType') !== 'ImageId') throw vodErrors.invalidParameter('DeleteImageType');
+  for (const id of idList(p, 'ImageIds')) deleteMedia(deps, id, 'image');
+  return {};
+};
+
+/** DeleteAttachedMedia: `MediaIds`; unknown ids come back in `NonExistMediaIds`. */
+const deleteAttachedMedia: Action = (deps, p) => {
+  const missing = idList(p, 'MediaIds').filter((id) => !deleteMedia(deps, id, 'attached'));
+  return { NonExistMediaIds: missing };
+};
+
 export const vodActions: Readonly<Record<string, Action>> = {
   CreateUploadVideo: createUploadVideo,
   RefreshUploadVideo: refreshUploadVideo,
@@ -296,6 +320,8 @@ export const vodActions: Readonly<Record<string, Action>> = {
   GetVideoInfos: getVideoInfos,
   GetImageInfo: getImageInfo,
   DeleteVideo: deleteVideo,
+  DeleteImage: deleteImage,
+  DeleteAttachedMedia: deleteAttachedMedia,
 };
 
 /** Called when an object completes: flips its media to UploadSucc/Normal and fires the callback. */
