@@ -81,6 +81,11 @@ export class OssStorageTarget implements StorageTarget {
     return this.#object.putObject(body, options);
   }
 
+  /** The account key may list the bucket: uploads at this key (see `StorageTarget.listUploads`). */
+  listUploads(signal?: AbortSignal): Promise<{ uploadId: string; initiated: Date | null }[]> {
+    return this.#object.listUploads(signal);
+  }
+
   async finalize(): Promise<void> {}
 
   /** Nothing to reattach: the account key reaches any upload of the bucket. */

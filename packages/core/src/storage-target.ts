@@ -79,6 +79,12 @@ export interface StorageTarget {
    */
   putObject?(body: Uint8Array, options?: UploadPartOptions): Promise<CompletedObject>;
   /**
+   * The open multipart uploads at the prepared object key (all pages), for finding one an earlier
+   * attempt started but never recorded (killed between Initiate… and its checkpoint write). Targets
+   * whose credential cannot list a bucket (VOD STS tokens are scoped to one object) lack it.
+   */
+  listUploads?(signal?: AbortSignal): Promise<{ uploadId: string; initiated: Date | null }[]>;
+  /**
    * Credential refreshes this target made so far (VOD STS tokens; reported in `UploadResult`).
    * Absent for targets whose credentials never expire.
    */

@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { AbortError } from '@mediaferry/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { delegateTarget } from './test-support/delegate-target.js';
 import { EngineFixture, KiB, md5 } from './test-support/engine-fixture.js';
 
 let fx: EngineFixture;
@@ -100,5 +102,38 @@ describe('UploadEngine (image media: credentials VOD cannot refresh)', () => {
     expect(uploads).toEqual([]);
     const back = await fx.readBack(result.destination.bucket, result.destination.objectKey);
     expect(back.md5).toBe(md5(file.data));
+  });
+});
+
+describe('UploadEngine (a multipart upload started but never recorded)', () => {
+  it('a later attempt aborts the upload a killed one initiated before recording it', async () => {
+    const file = await fx.writeFile(700 * KiB, `${randomUUID()}.mp4`);
+    const key = `dir/unrecorded-${randomUUID()}.mp4`;
+    const uploadKey = `job-${randomUUID()}`;
+    const real = fx.ossTarget(key);
+    const ac = new AbortController();
+    // The worker dies right after InitiateMultipartUpload answered, before the checkpoint write.
+    const dying = delegateTarget(real, {
+      initMultipart: async (signal) => {
+        await real.initMultipart(signal);
+        ac.abort(new Error('SIGKILL'));
+        throw new AbortError('killed');
+      },
+    });
+    await expect(
+      fx.engine().run({ uploadKey, source: fx.fileSource(file.path), target: dying, signal: ac.signal }),
+    ).rejects.toBeInstanceOf(AbortError);
+    const openAt = async () =>
+      (await fx.emu.admin.listUploads(fx.emu.buckets[0]!))
+        .filter((u) => u.key === key)
+        .map((u) => u.uploadId);
+    expect(await openAt()).toHaveLength(1);
+
+    const result = await fx
+      .engine()
+      .run({ uploadKey, source: fx.fileSource(file.path), target: fx.ossTarget(key) });
+    expect(result.resumed).toBe(true);
+    expect(await openAt()).toEqual([]);
+    expect((await fx.readBack(result.destination.bucket, key)).md5).toBe(md5(file.data));
   });
 });

@@ -173,7 +173,11 @@ export class UploadRun {
         uploadId = null;
       }
     }
-    if (!uploadId) uploadId = await this.#newMultipart();
+    if (!uploadId) {
+      // An earlier attempt may have started one and died before recording it: abort it first.
+      if (resumed && !cp.uploadId) await this.#abortUnrecorded(cp);
+      uploadId = await this.#newMultipart();
+    }
 
     const skippedBytes = kept.reduce((n, p) => n + p.size, 0);
     if (resumed) {
@@ -292,6 +296,32 @@ export class UploadRun {
         throw err;
       }
       throw err;
+    }
+  }
+
+  /**
+   * Aborts the uploads at the destination's key that an earlier attempt of this upload initiated but
+   * never recorded (it was killed in between): those started since the checkpoint was created (less
+   * a clock-skew margin). Only targets that can list uploads (plain OSS); failures are logged.
+   */
+  async #abortUnrecorded(cp: Checkpoint): Promise<void> {
+    const { target } = this.#req;
+    if (!target.listUploads) return;
+    try {
+      const open = await this.#retrying('list uploads', (s) => target.listUploads!(s));
+      const since = cp.createdAt - CLOCK_SKEW_MS;
+      for (const u of open) {
+        if (u.initiated !== null && u.initiated.getTime() < since) continue;
+        await this.#retrying('abort', (s) => target.abort(u.uploadId, s));
+        this.#log(
+          'warn',
+          { uploadId: u.uploadId },
+          'aborted a multipart upload an earlier attempt left unrecorded',
+        );
+      }
+    } catch (err) {
+      if (this.#signal.aborted) throw err;
+      this.#log('warn', { err: describe(err) }, 'could not look for unrecorded multipart uploads');
     }
   }
 
@@ -462,7 +492,9 @@ export class UploadRun {
     this.#restarted = true;
     this.#log('warn', { keptParts: parts.size }, 'the parts uploaded so far are void; starting over');
     const uploadId = await this.#newMultipart();
-    await this.#req.target.abort(oldUploadId).catch(() => {});
+    await this.#retrying('abort', (s) => this.#req.target.abort(oldUploadId, s)).catch((err: unknown) => {
+      this.#log('warn', { uploadId: oldUploadId, err: describe(err) }, 'could not abort the void upload');
+    });
     // Negative: those parts no longer count as done (progress itself never goes backwards).
     meter.skipped(-parts.size, -[...parts.values()].reduce((n, p) => n + p.size, 0));
     parts.clear();
@@ -604,6 +636,9 @@ export class UploadRun {
     this.#s.logger?.[level]({ uploadKey: this.#req.uploadKey, ...fields }, msg);
   }
 }
+
+/** Margin for the clock of the storage service against ours when matching upload start times. */
+const CLOCK_SKEW_MS = 5 * 60_000;
 
 /** Retries of the whole destination within one run: a target replacing it more often is broken. */
 const MAX_REPLACEMENTS = 2;
