@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import {
   AbortError,
   type CompletedObject,
-  CredentialsExpiredError,
   IntegrityMismatchError,
   NoSuchUploadError,
   OwnershipLostError,
@@ -22,6 +21,7 @@ import type { RetryOptions, RetryReason } from './part-uploader.js';
 import { withRetries } from './part-uploader.js';
 import { ProgressMeter } from './progress-meter.js';
 import { combineCrc, coversSource, reconcile } from './resume.js';
+import { RunDestination, sameDestination } from './run-destination.js';
 import { putWholeSource } from './single-put.js';
 import { needsContentCheck, sameSource } from './source-identity.js';
 import { transferParts } from './transfer.js';
@@ -68,10 +68,8 @@ export class UploadRun {
   #uploadedBytes = 0;
   /** The transfer started over from byte 0 once already (see `#restartFromZero`). */
   #restarted = false;
-  /** The destination in use; replaced when the target has to create a new one (see `#reprepare`). */
-  #destination: UploadDestination | null = null;
-  /** Destinations replaced within this run (bounded: a target that keeps replacing is broken). */
-  #replacements = 0;
+  /** The destination in use, replaced when the target has to create a new one (see `#reprepare`). */
+  readonly #dest: RunDestination;
 
   constructor(settings: EngineSettings, request: UploadRequest) {
     this.#s = settings;
@@ -79,6 +77,15 @@ export class UploadRun {
     this.#signal = request.signal ?? new AbortController().signal;
     this.#store = abortableStore(settings.store, this.#signal);
     this.#owner = `${settings.ownerId}:${randomUUID()}`;
+    this.#dest = new RunDestination({
+      target: request.target,
+      store: this.#store,
+      uploadKey: request.uploadKey,
+      owner: this.#owner,
+      signal: this.#signal,
+      retrying: (what, op) => this.#retrying(what, op),
+      log: (level, fields, msg) => this.#log(level, fields, msg),
+    });
   }
 
   async execute(): Promise<UploadResult> {
@@ -145,12 +152,12 @@ export class UploadRun {
         throw err;
       }
       cp = { ...cp, destination };
-    } else if (!sameObject(cp.destination, destination)) {
+    } else if (!sameDestination(cp.destination, destination)) {
       // The target had to replace the media (VOD image/attached credentials cannot be refreshed, and
       // this process never had the first one): the old multipart upload belongs to another object.
-      cp = { ...(await this.#replaceDestination(cp, cp.destination, destination)), resumed };
+      cp = { ...(await this.#dest.replace(cp, cp.destination, destination)), resumed };
     }
-    this.#destination = destination;
+    this.#dest.current = destination;
 
     if (!cp.uploadId && this.#singlePut(cp)) return await this.#putWhole(cp, resumed);
 
@@ -175,7 +182,7 @@ export class UploadRun {
     }
     if (!uploadId) {
       // An earlier attempt may have started one and died before recording it: abort it first.
-      if (resumed && !cp.uploadId) await this.#abortUnrecorded(cp);
+      if (resumed && !cp.uploadId) await this.#dest.abortUnrecorded(cp);
       uploadId = await this.#newMultipart();
     }
 
@@ -211,7 +218,7 @@ export class UploadRun {
       }
       const size = ordered.reduce((n, p) => n + p.size, 0);
       meter.setTotals(size, ordered.length);
-      const result = await this.#complete(uploadId, ordered, this.#destination ?? destination, {
+      const result = await this.#complete(uploadId, ordered, this.#dest.current ?? destination, {
         resumed,
         skippedBytes,
         ownerJustChecked,
@@ -275,7 +282,7 @@ export class UploadRun {
           if (e instanceof OwnershipLostError) throw e;
         });
       }
-      if (isUnrefreshableExpiry(err) && this.#replacements < MAX_REPLACEMENTS) {
+      if (this.#dest.canReplace(err)) {
         // An image/attached credential ran out mid-upload: only a new media helps, now, in this run.
         return await this.#reprepare(cp, stat, uploadId, parts, meter, err);
       }
@@ -296,32 +303,6 @@ export class UploadRun {
         throw err;
       }
       throw err;
-    }
-  }
-
-  /**
-   * Aborts the uploads at the destination's key that an earlier attempt of this upload initiated but
-   * never recorded (it was killed in between): those started since the checkpoint was created (less
-   * a clock-skew margin). Only targets that can list uploads (plain OSS); failures are logged.
-   */
-  async #abortUnrecorded(cp: Checkpoint): Promise<void> {
-    const { target } = this.#req;
-    if (!target.listUploads) return;
-    try {
-      const open = await this.#retrying('list uploads', (s) => target.listUploads!(s));
-      const since = cp.createdAt - CLOCK_SKEW_MS;
-      for (const u of open) {
-        if (u.initiated !== null && u.initiated.getTime() < since) continue;
-        await this.#retrying('abort', (s) => target.abort(u.uploadId, s));
-        this.#log(
-          'warn',
-          { uploadId: u.uploadId },
-          'aborted a multipart upload an earlier attempt left unrecorded',
-        );
-      }
-    } catch (err) {
-      if (this.#signal.aborted) throw err;
-      this.#log('warn', { err: describe(err) }, 'could not look for unrecorded multipart uploads');
     }
   }
 
@@ -362,7 +343,7 @@ export class UploadRun {
             now: this.#s.now,
           });
           this.#uploadedBytes += cp.totalSize ?? 0;
-          return await this.#finish(this.#destination!, {
+          return await this.#finish(this.#dest.current!, {
             size: cp.totalSize ?? 0,
             crc,
             etag: completed.etag,
@@ -375,9 +356,9 @@ export class UploadRun {
             await this.#discard(cp);
             throw err;
           }
-          if (!isUnrefreshableExpiry(err) || this.#replacements >= MAX_REPLACEMENTS) throw err;
+          if (!this.#dest.canReplace(err)) throw err;
           await this.#store.assertOwner(uploadKey, this.#owner);
-          cp = await this.#prepareAgain(cp, err);
+          cp = await this.#dest.prepareAgain(cp, err);
           meter.reset(1);
         }
       }
@@ -398,84 +379,11 @@ export class UploadRun {
     meter: ProgressMeter,
     cause: unknown,
   ): Promise<string> {
-    const next = await this.#prepareAgain({ ...cp, uploadId: oldUploadId }, cause);
+    const next = await this.#dest.prepareAgain({ ...cp, uploadId: oldUploadId }, cause);
     meter.skipped(-parts.size, -[...parts.values()].reduce((n, p) => n + p.size, 0));
     parts.clear();
     const uploadId = await this.#newMultipart();
     return await this.#transfer(next, stat, uploadId, parts, meter);
-  }
-
-  /** `prepare({existing})` after an unrefreshable expiry; the checkpoint moved to what it returns. */
-  async #prepareAgain(cp: Checkpoint, cause: unknown): Promise<Checkpoint> {
-    this.#replacements++;
-    const old = this.#destination!;
-    const { target, uploadKey } = this.#req;
-    this.#log(
-      'warn',
-      { mediaId: old.mediaId, err: describe(cause) },
-      'credential cannot be refreshed; preparing again',
-    );
-    const next = await this.#retrying('prepare', (s) =>
-      target.prepare({
-        existing: old,
-        uploadKey,
-        fileName: cp.fileName,
-        contentType: cp.contentType,
-        size: cp.totalSize,
-        signal: s,
-      }),
-    );
-    if (sameObject(old, next)) throw cause; // the target could not do better: the next attempt will
-    const replaced = await this.#replaceDestination(cp, old, next);
-    this.#destination = next;
-    return replaced;
-  }
-
-  /**
-   * Points the checkpoint at `next` (no parts, no upload), then cleans up `old`: its media is deleted
-   * (VOD deletes its file and pending uploads with it) and logged; a multipart upload that no
-   * credential can reach any more is logged as left to the service.
-   */
-  async #replaceDestination(
-    cp: Checkpoint,
-    old: UploadDestination,
-    next: UploadDestination,
-  ): Promise<Checkpoint> {
-    const { target, uploadKey } = this.#req;
-    this.#log(
-      'warn',
-      { from: old.objectKey, to: next.objectKey, fromMedia: old.mediaId, toMedia: next.mediaId },
-      'destination replaced',
-    );
-    await this.#store.update(
-      uploadKey,
-      this.#owner,
-      { destination: next, uploadId: null },
-      { clearParts: true },
-    );
-    if (old.mediaId !== null && old.mediaId !== next.mediaId && target.discard) {
-      try {
-        await this.#retrying('delete replaced media', (s) => target.discard!(old, s));
-        this.#log(
-          'info',
-          { mediaId: old.mediaId, uploadId: cp.uploadId },
-          'replaced media deleted with its upload',
-        );
-      } catch (err) {
-        this.#log(
-          'warn',
-          { mediaId: old.mediaId, err: describe(err) },
-          'could not delete the replaced media',
-        );
-      }
-    } else if (cp.uploadId) {
-      this.#log(
-        'warn',
-        { uploadId: cp.uploadId, objectKey: old.objectKey },
-        'multipart upload of the old address left behind',
-      );
-    }
-    return { ...cp, destination: next, uploadId: null, parts: [] };
   }
 
   /**
@@ -635,21 +543,6 @@ export class UploadRun {
   #log(level: keyof EngineLogger, fields: object, msg: string): void {
     this.#s.logger?.[level]({ uploadKey: this.#req.uploadKey, ...fields }, msg);
   }
-}
-
-/** Margin for the clock of the storage service against ours when matching upload start times. */
-const CLOCK_SKEW_MS = 5 * 60_000;
-
-/** Retries of the whole destination within one run: a target replacing it more often is broken. */
-const MAX_REPLACEMENTS = 2;
-
-/** A credential that only a new destination can replace (`CredentialsExpiredError`, `refreshable: false`). */
-function isUnrefreshableExpiry(err: unknown): boolean {
-  return err instanceof CredentialsExpiredError && err.details?.refreshable === false;
-}
-
-function sameObject(a: UploadDestination, b: UploadDestination): boolean {
-  return a.mediaId === b.mediaId && a.bucket === b.bucket && a.objectKey === b.objectKey;
 }
 
 function describe(err: unknown): string {
