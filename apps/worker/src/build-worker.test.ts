@@ -149,7 +149,13 @@ describe('upload worker (in process)', () => {
       // Another worker starts the job (as after this one's lock expired), and this run then hits a
       // fatal error: the record is the other run's now, so this run must not fail it.
       await stack.store.start(record.id, 1, 'other-worker:1');
-      await stack.emulator.admin.failUploadParts({ status: 403, code: 'AccessDenied', count: 1 });
+      // A one-part source goes up in a single PutObject: that is the request that fails.
+      await stack.emulator.admin.injectFault({
+        service: 'oss',
+        operation: 'PutObject',
+        count: 1,
+        action: { kind: 'fail', status: 403, code: 'AccessDenied' },
+      });
       // This worker let go; its job comes back through stalled detection and this worker finishes it.
       const done = await stack.waitFor(record.id);
       expect(done).toMatchObject({ status: 'succeeded', attempts: 1, error: null, result: { crc64 } });

@@ -86,6 +86,23 @@ export interface OssApi {
     options?: OssRequestOptions,
   ): Promise<{ res: OssResponseInfo }>;
   head(name: string, options?: OssRequestOptions): Promise<{ status: number; res: OssResponseInfo }>;
+  /** ListMultipartUploads (`GET /?uploads`), one page. */
+  listUploads(
+    query: Record<string, string | number>,
+    options?: OssRequestOptions,
+  ): Promise<{
+    uploads: { name: string; uploadId: string; initiated?: string }[];
+    isTruncated?: boolean | string;
+    nextKeyMarker?: string;
+    nextUploadIdMarker?: string;
+    res: OssResponseInfo;
+  }>;
+  /** ali-oss's streaming PutObject: with `contentLength` the body is sent with that Content-Length. */
+  putStream(
+    name: string,
+    stream: Readable,
+    options?: OssRequestOptions & { contentLength?: number; mime?: string },
+  ): Promise<{ name: string; res: OssResponseInfo }>;
   delete(name: string, options?: OssRequestOptions): Promise<{ res: OssResponseInfo }>;
 }
 

@@ -153,6 +153,64 @@ export class OssMultipartObject {
     return part;
   }
 
+  /**
+   * The whole object in one PutObject (a source of at most one part): no multipart upload exists at
+   * any moment, so an interrupted upload leaves nothing behind. Sends `contentType` like Initiate….
+   */
+  async putObject(body: Uint8Array, options: UploadPartOptions = {}): Promise<CompletedObject> {
+    let reported = 0;
+    const onBytesSent = options.onBytesSent
+      ? (sent: number) => {
+          if (sent > reported) {
+            reported = sent;
+            options.onBytesSent?.(sent);
+          }
+        }
+      : undefined;
+    const result = await this.#run(
+      'PutObject',
+      options.signal,
+      (h, opts) =>
+        h.client.putStream(this.objectKey, createBodyStream(body, onBytesSent, this.#chunkBytes), {
+          ...opts,
+          contentLength: body.byteLength,
+          ...(this.contentType?.includes('/') ? { mime: this.contentType } : {}),
+        }),
+      body.byteLength,
+    );
+    return {
+      etag: header(result.res, 'etag') ?? '',
+      crc64: header(result.res, 'x-oss-hash-crc64ecma'),
+      size: body.byteLength,
+    };
+  }
+
+  /** The open multipart uploads at this object's key, across pages (ListMultipartUploads). */
+  async listUploads(signal?: AbortSignal): Promise<{ uploadId: string; initiated: Date | null }[]> {
+    const found: { uploadId: string; initiated: Date | null }[] = [];
+    let keyMarker: string | undefined;
+    let idMarker: string | undefined;
+    for (let page = 0; page < 1000; page++) {
+      const query: Record<string, string | number> = { prefix: this.objectKey, 'max-uploads': 1000 };
+      if (keyMarker !== undefined) query['key-marker'] = keyMarker;
+      if (idMarker !== undefined) query['upload-id-marker'] = idMarker;
+      const result = await this.#run('ListMultipartUploads', signal, (h, opts) =>
+        h.client.listUploads(query, opts),
+      );
+      for (const u of result.uploads ?? []) {
+        if (u.name !== this.objectKey) continue;
+        const at = u.initiated ? new Date(u.initiated) : null;
+        found.push({ uploadId: u.uploadId, initiated: at && !Number.isNaN(at.getTime()) ? at : null });
+      }
+      const truncated = result.isTruncated === true || result.isTruncated === 'true';
+      if (!truncated || (result.nextKeyMarker === keyMarker && result.nextUploadIdMarker === idMarker))
+        return found;
+      keyMarker = result.nextKeyMarker;
+      idMarker = result.nextUploadIdMarker;
+    }
+    return found;
+  }
+
   /** All parts of the upload, following `NextPartNumberMarker` across pages. */
   async listParts(uploadId: string, signal?: AbortSignal): Promise<UploadedPart[]> {
     const parts: UploadedPart[] = [];

@@ -78,6 +78,15 @@ export class OssStorageTarget implements StorageTarget {
     return this.#object.head(signal);
   }
 
+  putObject(body: Uint8Array, options?: UploadPartOptions): Promise<CompletedObject> {
+    return this.#object.putObject(body, options);
+  }
+
+  /** The account key may list the bucket: uploads at this key (see `StorageTarget.listUploads`). */
+  listUploads(signal?: AbortSignal): Promise<{ uploadId: string; initiated: Date | null }[]> {
+    return this.#object.listUploads(signal);
+  }
+
   async finalize(): Promise<void> {}
 
   /** Nothing to reattach: the account key reaches any upload of the bucket. */

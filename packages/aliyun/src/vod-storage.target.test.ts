@@ -111,7 +111,7 @@ describe('VodStorageTarget', () => {
     const log = await emu.admin.requests({ since });
     expect(log.filter((e) => e.operation === 'RefreshUploadVideo')).toHaveLength(1);
     expect(events).toHaveLength(1);
-    expect(t.refreshCount).toBe(1);
+    expect(t.credentialRefreshes).toBe(1);
     expect((await t.complete(uploadId, parts)).crc64).toBe(data.crc64);
   });
 

@@ -21,6 +21,7 @@ import { type OssClientProvider, OssMultipartObject, type OssMultipartOptions } 
 import type { UploadAddress } from './upload-auth.js';
 import type { VodClient } from './vod-client.js';
 import { isVodNotFound } from './vod-errors.js';
+import { deleteVodMedia } from './vod-media-delete.js';
 import { attachedInput, imageInput, videoInput } from './vod-media-input.js';
 import { callerReferenceId, isReferenceConflict, vodReferenceId } from './vod-reference-id.js';
 import type { UploadTicket } from './vod-types.js';
@@ -94,8 +95,8 @@ export class VodStorageTarget implements StorageTarget {
     return this.#session ? { ...this.#session.destination } : null;
   }
 
-  /** Successful credential refreshes (not counting Create… or a reattach). */
-  get refreshCount(): number {
+  /** Successful credential refreshes (not counting Create… or a reattach); see `StorageTarget`. */
+  get credentialRefreshes(): number {
     return this.#session?.refresher.refreshCount ?? 0;
   }
 
@@ -188,6 +189,10 @@ export class VodStorageTarget implements StorageTarget {
     return this.#object().head(signal);
   }
 
+  putObject(body: Uint8Array, options?: UploadPartOptions): Promise<CompletedObject> {
+    return this.#object().putObject(body, options);
+  }
+
   /**
    * Video/audio: one GetVideoInfo to confirm VOD registered the upload; `UploadFail` is a fatal
    * `VodError`, any other status (VOD may still say `Uploading` for a moment on the cloud) passes.
@@ -246,21 +251,15 @@ export class VodStorageTarget implements StorageTarget {
   }
 
   /**
-   * Deletes the media a canceled upload created. Video/audio: DeleteVideo (the media, its file and its
-   * pending uploads; an unknown id counts as deleted). Image/attached: not deleted (DeleteImage /
-   * DeleteAttachedMedia are not used), so the media stays as it is and is logged.
+   * Deletes a media this upload created (a canceled upload's, or one replaced because its credential
+   * expired): DeleteVideo, DeleteImage or DeleteAttachedMedia, each removing the media, its file and
+   * its pending uploads; an unknown id counts as deleted.
    */
   async discard(destination: UploadDestination, signal?: AbortSignal): Promise<void> {
     const mediaId = destination.mediaId;
     if (!mediaId) return;
-    if (destination.mediaType !== 'video' && destination.mediaType !== 'audio') {
-      this.#logger.warn(
-        { mediaId, mediaType: destination.mediaType },
-        'VOD image/attached media are not deleted: this media stays',
-      );
-      return;
-    }
-    await this.#options.vod.deleteVideo(mediaId, { signal });
+    await deleteVodMedia(this.#options.vod, destination.mediaType, mediaId, { signal });
+    this.#logger.info({ mediaId, mediaType: destination.mediaType }, 'VOD media deleted');
     if (this.#session && sameObject(this.#session.destination, destination)) this.#session.usable = false;
   }
 

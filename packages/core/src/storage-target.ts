@@ -94,6 +94,23 @@ export interface StorageTarget {
   listParts(uploadId: string, signal?: AbortSignal): Promise<UploadedPart[]>;
   complete(uploadId: string, parts: UploadedPart[], signal?: AbortSignal): Promise<CompletedObject>;
   abort(uploadId: string, signal?: AbortSignal): Promise<void>;
+  /**
+   * Uploads `body` as the whole object in one request (PutObject), for a source of at most one part:
+   * no multipart upload exists at any moment, so an interrupted upload leaves nothing behind. Resolves
+   * with the object's ETag and CRC-64. Targets without it get a one-part multipart upload.
+   */
+  putObject?(body: Uint8Array, options?: UploadPartOptions): Promise<CompletedObject>;
+  /**
+   * The open multipart uploads at the prepared object key (all pages), for finding one an earlier
+   * attempt started but never recorded (killed between Initiate… and its checkpoint write). Targets
+   * whose credential cannot list a bucket (VOD STS tokens are scoped to one object) lack it.
+   */
+  listUploads?(signal?: AbortSignal): Promise<{ uploadId: string; initiated: Date | null }[]>;
+  /**
+   * Credential refreshes this target made so far (VOD STS tokens; reported in `UploadResult`).
+   * Absent for targets whose credentials never expire.
+   */
+  readonly credentialRefreshes?: number;
   /** The finished object's size and CRC-64, or null when it does not exist. */
   head(signal?: AbortSignal): Promise<CompletedObject | null>;
   /** Called after a successful complete (VOD marks the media uploaded; plain OSS does nothing). */

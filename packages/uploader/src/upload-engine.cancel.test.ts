@@ -132,22 +132,22 @@ describe('UploadEngine.cancel', () => {
     expect(await fx.store().get('job-video-cancel')).toBeNull();
   });
 
-  it('cancel of an image from a fresh target creates no media; from its own target it aborts the upload', async () => {
+  it('cancel of an image deletes its media and with it its upload, from a fresh target or its own', async () => {
     const title = `image-cancel ${Date.now()}`;
     const before = (await fx.emu.admin.listMedia()).length;
-    // Another process (no credential for the image's upload): nothing is created, the checkpoint goes.
+    // Another process (no credential for the image's upload): DeleteImage takes media and upload.
     const cp = await interrupted('job-image-fresh', fx.vodTarget({ type: 'image', title }), 'png');
+    expect((await fx.emu.admin.listMedia()).length - before).toBe(1);
     await fx.engine().cancel('job-image-fresh', fx.vodTarget({ type: 'image', title }));
-    expect((await fx.emu.admin.listMedia()).length - before).toBe(1); // the interrupted run's own
+    expect((await fx.emu.admin.listMedia()).length - before).toBe(0);
     expect(await fx.store().get('job-image-fresh')).toBeNull();
-    // VOD image uploads cannot be reached without their first credential: documented, left behind.
-    expect(await uploadsOf(cp.destination!.bucket, cp.uploadId!)).toHaveLength(1);
+    expect(await uploadsOf(cp.destination!.bucket, cp.uploadId!)).toEqual([]);
 
-    // The process running it (the worker cancels with the running job's target): aborted.
+    // The process running it (the worker cancels with the running job's target): aborted and deleted.
     const own = fx.vodTarget({ type: 'image', title: `${title} own` });
     const mine = await interrupted('job-image-own', own, 'png');
     await fx.engine().cancel('job-image-own', own);
     expect(await uploadsOf(mine.destination!.bucket, mine.uploadId!)).toEqual([]);
-    expect((await fx.emu.admin.listMedia()).length - before).toBe(2);
+    expect((await fx.emu.admin.listMedia()).length - before).toBe(0);
   });
 });

@@ -125,6 +125,8 @@ describe('UploadEngine (file → VOD)', () => {
     const since = (await fx.emu.admin.requests()).at(-1)?.seq ?? 0;
     const result = await engine.run({ uploadKey: 'job-creds', source: fx.fileSource(file.path), target });
     expect(refreshes).toBeGreaterThanOrEqual(1);
+    // The target's count reaches the result (it was read by duck typing under another name before).
+    expect(result.credentialRefreshes).toBe(refreshes);
     const log = await fx.emu.admin.requests({ since });
     expect(log.filter((e) => e.operation === 'InitiateMultipartUpload')).toHaveLength(1);
     expect(log.filter((e) => e.operation === 'RefreshUploadVideo').length).toBeGreaterThanOrEqual(1);

@@ -22,6 +22,8 @@ import type { RetryOptions, RetryReason } from './part-uploader.js';
 import { withRetries } from './part-uploader.js';
 import { ProgressMeter } from './progress-meter.js';
 import { combineCrc, coversSource, reconcile } from './resume.js';
+import { RunDestination, sameDestination } from './run-destination.js';
+import { putWholeSource } from './single-put.js';
 import { needsContentCheck, sameSource } from './source-identity.js';
 import { partMemory, transferParts } from './transfer.js';
 import { cleanUpUpload } from './upload-cleanup.js';
@@ -69,6 +71,8 @@ export class UploadRun {
   #uploadedBytes = 0;
   /** The transfer started over from byte 0 once already (see `#restartFromZero`). */
   #restarted = false;
+  /** The destination in use, replaced when the target has to create a new one (see `#reprepare`). */
+  readonly #dest: RunDestination;
 
   constructor(settings: EngineSettings, request: UploadRequest) {
     this.#s = settings;
@@ -76,6 +80,15 @@ export class UploadRun {
     this.#signal = request.signal ?? new AbortController().signal;
     this.#store = abortableStore(settings.store, this.#signal);
     this.#owner = `${settings.ownerId}:${randomUUID()}`;
+    this.#dest = new RunDestination({
+      target: request.target,
+      store: this.#store,
+      uploadKey: request.uploadKey,
+      owner: this.#owner,
+      signal: this.#signal,
+      retrying: (what, op) => this.#retrying(what, op),
+      log: (level, fields, msg) => this.#log(level, fields, msg),
+    });
   }
 
   async execute(): Promise<UploadResult> {
@@ -143,17 +156,14 @@ export class UploadRun {
         throw err;
       }
       cp = { ...cp, destination };
-    } else if (!sameObject(cp.destination, destination)) {
-      // The target had to replace the media (e.g. VOD image credentials cannot be refreshed): the old
-      // multipart upload belongs to another object, so start over into the new one.
-      this.#log(
-        'warn',
-        { from: cp.destination.objectKey, to: destination.objectKey },
-        'destination replaced',
-      );
-      await store.update(uploadKey, this.#owner, { destination, uploadId: null }, { clearParts: true });
-      cp = { ...cp, destination, uploadId: null, parts: [] };
+    } else if (!sameDestination(cp.destination, destination)) {
+      // The target had to replace the media (VOD image/attached credentials cannot be refreshed, and
+      // this process never had the first one): the old multipart upload belongs to another object.
+      cp = { ...(await this.#dest.replace(cp, cp.destination, destination)), resumed };
     }
+    this.#dest.current = destination;
+
+    if (!cp.uploadId && this.#singlePut(cp)) return await this.#putWhole(cp, resumed);
 
     let uploadId = cp.uploadId;
     let kept: CheckpointPart[] = [];
@@ -174,7 +184,11 @@ export class UploadRun {
         uploadId = null;
       }
     }
-    if (!uploadId) uploadId = await this.#newMultipart();
+    if (!uploadId) {
+      // An earlier attempt may have started one and died before recording it: abort it first.
+      if (resumed && !cp.uploadId) await this.#dest.abortUnrecorded(cp);
+      uploadId = await this.#newMultipart();
+    }
 
     const skippedBytes = kept.reduce((n, p) => n + p.size, 0);
     if (resumed) {
@@ -208,7 +222,7 @@ export class UploadRun {
       }
       const size = ordered.reduce((n, p) => n + p.size, 0);
       meter.setTotals(size, ordered.length);
-      const result = await this.#complete(uploadId, ordered, destination, {
+      const result = await this.#complete(uploadId, ordered, this.#dest.current ?? destination, {
         resumed,
         skippedBytes,
         ownerJustChecked,
@@ -274,6 +288,10 @@ export class UploadRun {
           if (e instanceof OwnershipLostError) throw e;
         });
       }
+      if (this.#dest.canReplace(err)) {
+        // An image/attached credential ran out mid-upload: only a new media helps, now, in this run.
+        return await this.#reprepare(cp, stat, uploadId, parts, meter, err);
+      }
       if (err instanceof SourceChangedError && err.details?.recordedPart !== undefined && !this.#restarted) {
         // A source without a validator gave other bytes than the parts kept from an earlier attempt:
         // those parts are void, the content as it is now is not. Start again from byte 0 (same media).
@@ -294,6 +312,86 @@ export class UploadRun {
     }
   }
 
+  /** Whether the source goes up in one PutObject: at most one part, and a target that can. */
+  #singlePut(cp: Checkpoint): boolean {
+    return (
+      this.#req.target.putObject !== undefined &&
+      cp.plan.kind === 'fixed' &&
+      cp.plan.totalSize <= cp.plan.partSize
+    );
+  }
+
+  /** The whole source in one PutObject (see `putWholeSource`); a credential expiry prepares again. */
+  async #putWhole(initial: Checkpoint, resumed: boolean): Promise<UploadResult> {
+    const { target, uploadKey, source } = this.#req;
+    const putObject = target.putObject?.bind(target);
+    if (!putObject) throw new Error('putWhole needs a target with putObject');
+    let cp = initial;
+    const meter = new ProgressMeter({
+      totalBytes: cp.totalSize,
+      partsTotal: 1,
+      intervalMs: this.#s.progressIntervalMs,
+      now: this.#s.now,
+      ...(this.#req.onProgress ? { onProgress: this.#req.onProgress } : {}),
+    });
+    meter.start();
+    try {
+      for (;;) {
+        try {
+          const { completed, crc } = await putWholeSource({
+            source,
+            putObject,
+            fingerprint: cp.fingerprint,
+            size: cp.totalSize ?? 0,
+            retrying: (what, op) => this.#retrying(what, op),
+            meter,
+            events: this.#s.events,
+            now: this.#s.now,
+          });
+          this.#uploadedBytes += cp.totalSize ?? 0;
+          return await this.#finish(this.#dest.current!, {
+            size: cp.totalSize ?? 0,
+            crc,
+            etag: completed.etag,
+            resumed,
+            skippedBytes: 0,
+          });
+        } catch (err) {
+          if (this.#signal.aborted) throw new AbortError('upload aborted', { cause: this.#signal.reason });
+          if (err instanceof SourceChangedError) {
+            await this.#discard(cp);
+            throw err;
+          }
+          if (!this.#dest.canReplace(err)) throw err;
+          await this.#store.assertOwner(uploadKey, this.#owner);
+          cp = await this.#dest.prepareAgain(cp, err);
+          meter.reset(1);
+        }
+      }
+    } finally {
+      meter.stop();
+    }
+  }
+
+  /**
+   * The target's credential expired and cannot be refreshed (VOD image/attached media): prepare again,
+   * which gives a new media; the old one is cleaned up and the whole source goes into the new one.
+   */
+  async #reprepare(
+    cp: Checkpoint,
+    stat: SourceStat,
+    oldUploadId: string,
+    parts: Map<number, CheckpointPart>,
+    meter: ProgressMeter,
+    cause: unknown,
+  ): Promise<string> {
+    const next = await this.#dest.prepareAgain({ ...cp, uploadId: oldUploadId }, cause);
+    meter.skipped(-parts.size, -[...parts.values()].reduce((n, p) => n + p.size, 0));
+    parts.clear();
+    const uploadId = await this.#newMultipart();
+    return await this.#transfer(next, stat, uploadId, parts, meter);
+  }
+
   /**
    * The parts kept from earlier attempts are void (the source gave other bytes): a new multipart upload
    * into the same media, the old one aborted, and the whole source transferred again.
@@ -308,7 +406,9 @@ export class UploadRun {
     this.#restarted = true;
     this.#log('warn', { keptParts: parts.size }, 'the parts uploaded so far are void; starting over');
     const uploadId = await this.#newMultipart();
-    await this.#req.target.abort(oldUploadId).catch(() => {});
+    await this.#retrying('abort', (s) => this.#req.target.abort(oldUploadId, s)).catch((err: unknown) => {
+      this.#log('warn', { uploadId: oldUploadId, err: describe(err) }, 'could not abort the void upload');
+    });
     // Negative: those parts no longer count as done (progress itself never goes backwards).
     meter.skipped(-parts.size, -[...parts.values()].reduce((n, p) => n + p.size, 0));
     parts.clear();
@@ -394,7 +494,7 @@ export class UploadRun {
       // finds it complete). Either way this run does not report the success.
       throw new OwnershipLostError(`upload ${uploadKey} was canceled or taken over as it completed`);
     }
-    const refreshes = (target as { credentialRefreshes?: unknown }).credentialRefreshes;
+    const refreshes = target.credentialRefreshes;
     return {
       destination,
       size: r.size,
@@ -462,10 +562,6 @@ export class UploadRun {
   #log(level: keyof EngineLogger, fields: object, msg: string): void {
     this.#s.logger?.[level]({ uploadKey: this.#req.uploadKey, ...fields }, msg);
   }
-}
-
-function sameObject(a: UploadDestination, b: UploadDestination): boolean {
-  return a.mediaId === b.mediaId && a.bucket === b.bucket && a.objectKey === b.objectKey;
 }
 
 function describe(err: unknown): string {

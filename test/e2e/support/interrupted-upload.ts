@@ -21,6 +21,8 @@ export interface InterruptibleOptions {
   /** Parts each job must have finished before the caller interrupts it. @defaultValue 2 */
   minPartsDone?: number;
   callbackUrl?: string;
+  /** VOD media type of the jobs (an image gets a `.jpg` name). @defaultValue 'video' */
+  mediaType?: 'video' | 'image';
 }
 
 /**
@@ -41,12 +43,13 @@ export async function startInterruptibleJobs(
   const files: SourceFile[] = [];
   const jobs: JobView[] = [];
   for (let i = 0; i < o.count; i++) {
-    const file = await makeRandomFile(system.mediaDir, `interrupt-${run}-${i}.mp4`, mib(o.sizeMiB));
+    const ext = o.mediaType === 'image' ? 'jpg' : 'mp4';
+    const file = await makeRandomFile(system.mediaDir, `interrupt-${run}-${i}.${ext}`, mib(o.sizeMiB));
     files.push(file);
     jobs.push(
       await client.createJob({
         source: { type: 'file', path: file.path },
-        media: { type: 'video', title: `Interrupted ${run} ${i}` },
+        media: { type: o.mediaType ?? 'video', title: `Interrupted ${run} ${i}` },
         ...(o.callbackUrl ? { callbackUrl: o.callbackUrl } : {}),
       }),
     );

@@ -48,3 +48,12 @@ export async function listOpenUploads(account: OssAccount, bucket: string, key: 
   };
   return (res.uploads ?? []).filter((u) => u.name === key).map((u) => u.uploadId);
 }
+
+/** ali-oss ListMultipartUploads on the whole of `bucket`: every open upload as `key uploadId`. */
+export async function listAllOpenUploads(account: OssAccount, bucket: string): Promise<string[]> {
+  const client = accountOss(account, bucket);
+  const res = (await client.listUploads({ 'max-uploads': 1000 } as never)) as unknown as {
+    uploads?: { name: string; uploadId: string }[];
+  };
+  return (res.uploads ?? []).map((u) => `${u.name} ${u.uploadId}`);
+}
