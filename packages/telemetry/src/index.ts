@@ -8,6 +8,7 @@ export {
 } from './metrics-server.js';
 export { isSensitiveKey, REDACTED, scrubText, scrubValue } from './redact.js';
 export {
+  type BufferUsage,
   createWorkerMetrics,
   JOB_DURATION_BUCKETS,
   type JobLabels,
