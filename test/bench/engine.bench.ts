@@ -10,6 +10,9 @@
  * against the file's, then deleted (and the emulator left to finish unlinking it before the next variant).
  *
  *   engine-file     UploadEngine (Redis checkpoints, 8 MiB parts, parallelism 4), LocalFileSource
+ *                   (parts streamed from the file in 1 MiB chunks)
+ *   engine-file-buffered  the same with whole-part buffers (the file source seen without `openRanges`,
+ *                   as the engine treats a source it cannot re-read): the data path before streaming
  *   alioss-default  ali-oss multipartUpload, defaults (1 MiB parts, parallel 5)
  *   alioss-same     ali-oss multipartUpload, the engine's part size and parallelism
  *   put-ceiling     one streamed HTTP PUT of the file (PutObject): the client-side single-stream ceiling
@@ -81,6 +84,7 @@ function load<T>(specifier: string): Promise<T> {
 
 const ALL_VARIANTS = [
   'engine-file',
+  'engine-file-buffered',
   'alioss-default',
   'alioss-same',
   'put-ceiling',
@@ -225,6 +229,7 @@ async function aliOss(c: VariantConfig) {
 async function runEngine(
   c: VariantConfig,
   spec: { type: 'file'; path: string } | { type: 'url'; url: string },
+  buffered = false,
 ) {
   const [{ UploadEngine, RedisCheckpointStore }, { OssStorageTarget }, { createSource }, { Redis }] =
     await Promise.all([
@@ -242,9 +247,17 @@ async function runEngine(
   const policy = { fileRoots: [path.dirname(c.file)], allowPrivate: true, maxUrlBytes: 64 * 1024 * MiB };
   const account = { endpoint: c.ossUrl, region: REGION, accessKeyId: AK, accessKeySecret: SK };
   return async () => {
+    const source = createSource(spec, policy);
     await engine.run({
       uploadKey: randomUUID(),
-      source: createSource(spec, policy),
+      source: buffered
+        ? {
+            kind: source.kind,
+            description: source.description,
+            stat: (s) => source.stat(s),
+            open: (o) => source.open(o),
+          }
+        : source,
       target: new OssStorageTarget({ account, bucket: BUCKET, key: c.key }),
     });
     redis.disconnect();
@@ -312,6 +325,8 @@ async function prepareVariant(c: VariantConfig): Promise<() => Promise<void>> {
   switch (c.variant) {
     case 'engine-file':
       return runEngine(c, { type: 'file', path: c.file });
+    case 'engine-file-buffered':
+      return runEngine(c, { type: 'file', path: c.file }, true);
     case 'engine-url':
       return runEngine(c, { type: 'url', url: c.url });
     case 'engine-sparse':
@@ -525,11 +540,13 @@ function printMemoryFigures(results: Map<Variant, VariantResult[]>): void {
   const idle = results.get('engine-sparse')?.map((r) => r.idleRssMiB ?? 0) ?? [];
   const idle4 = results.get('engine-4jobs')?.map((r) => r.idleRssMiB ?? 0) ?? [];
   console.log(
-    `memory: peak_rss_mib file_${SIZE / MiB}mib=${peak('engine-file')} url_${SIZE / MiB}mib=${peak('engine-url')}` +
+    `memory: peak_rss_mib file_${SIZE / MiB}mib=${peak('engine-file')} file_buffered=${peak('engine-file-buffered')}` +
+      ` url_${SIZE / MiB}mib=${peak('engine-url')}` +
       ` sparse_1tib=${peak('engine-sparse')} four_jobs=${peak('engine-4jobs')}` +
       ` idle_rss_after_1tib_cancel_mib=${idle.length ? Math.max(...idle).toFixed(0) : 'n/a'}` +
       ` idle_rss_after_4jobs_cancel_mib=${idle4.length ? Math.max(...idle4).toFixed(0) : 'n/a'}` +
-      ` cpu_s_per_gib engine_file=${cpuPerGib('engine-file')} engine_sparse=${cpuPerGib('engine-sparse')}` +
+      ` cpu_s_per_gib engine_file=${cpuPerGib('engine-file')} engine_file_buffered=${cpuPerGib('engine-file-buffered')}` +
+      ` engine_url=${cpuPerGib('engine-url')} engine_sparse=${cpuPerGib('engine-sparse')}` +
       ` alioss_same=${cpuPerGib('alioss-same')} alioss_default=${cpuPerGib('alioss-default')}`,
   );
 }
