@@ -10,15 +10,25 @@
  * against the file's, then deleted (and the emulator left to finish unlinking it before the next variant).
  *
  *   engine-file     UploadEngine (Redis checkpoints, 8 MiB parts, parallelism 4), LocalFileSource
+ *                   (parts streamed from the file in 1 MiB chunks)
+ *   engine-file-buffered  the same with whole-part buffers (the file source seen without `openRanges`,
+ *                   as the engine treats a source it cannot re-read): the data path before streaming
  *   alioss-default  ali-oss multipartUpload, defaults (1 MiB parts, parallel 5)
  *   alioss-same     ali-oss multipartUpload, the engine's part size and parallelism
  *   put-ceiling     one streamed HTTP PUT of the file (PutObject): the client-side single-stream ceiling
  *   engine-url      UploadEngine with UrlSource
  *   download-alone  UrlSource read to the end into one reused buffer (no upload)
  *   spool-alioss    download to a temp file, then ali-oss multipartUpload (engine's settings)
+ *   engine-sparse   UploadEngine, a sparse 1 TiB file (105 MiB parts): the first 4 GiB
+ *                   (BENCH_SPARSE_GIB), then canceled; also reports the RSS once the worker is idle again
+ *   engine-4jobs    four such jobs at once in one process sharing one memory budget (the worker's
+ *                   defaults: 64 MiB, parallelism 4), 1 GiB each (BENCH_SPARSE_GIB ÷ 4), then canceled
  *
  * Emulator data and spool files live in BENCH_DIR (default /dev/shm: the disk here writes ~100 MB/s);
  * the source file in the OS temp dir, read from the page cache.
+ *
+ * Before the last line, when the memory variants ran: `memory:` peak RSS of each engine variant, the idle
+ * RSS after the canceled 1 TiB job, and engine CPU s/GiB next to ali-oss's (same run).
  *
  * Last line: engine_vs_alioss_default engine_vs_alioss_same engine_vs_ceiling engine_peak_rss_mib
  * url_overlap (engine-url ÷ max(download-alone, engine-file)) url_vs_spool (spool ÷ engine-url).
@@ -74,12 +84,15 @@ function load<T>(specifier: string): Promise<T> {
 
 const ALL_VARIANTS = [
   'engine-file',
+  'engine-file-buffered',
   'alioss-default',
   'alioss-same',
   'put-ceiling',
   'engine-url',
   'download-alone',
   'spool-alioss',
+  'engine-sparse',
+  'engine-4jobs',
 ] as const;
 type Variant = (typeof ALL_VARIANTS)[number];
 /** BENCH_VARIANTS=engine-file,engine-url runs a subset (the summary line then needs all). */
@@ -90,6 +103,8 @@ const VARIANTS = process.env.BENCH_VARIANTS
 interface VariantConfig {
   variant: Variant;
   file: string;
+  /** The sparse 1 TiB file of the memory variants. */
+  sparseFile: string;
   url: string;
   ossUrl: string;
   port: number;
@@ -112,7 +127,14 @@ interface VariantResult {
   emuCpu?: number;
   emuMainCpu?: number;
   srcCpu?: number;
+  /** Bytes the variant moved, when not the file's size (the memory variants stop early). */
+  bytes?: number;
+  /** RSS once the canceled jobs' buffers were given back and the worker sat idle for 2 s. */
+  idleRssMiB?: number;
 }
+
+const SPARSE_SIZE = 1024 ** 4;
+const SPARSE_BYTES = Number(process.env.BENCH_SPARSE_GIB ?? 4) * 1024 ** 3;
 
 // ---------- roles run in child processes ----------
 
@@ -209,6 +231,7 @@ async function aliOss(c: VariantConfig) {
 async function runEngine(
   c: VariantConfig,
   spec: { type: 'file'; path: string } | { type: 'url'; url: string },
+  buffered = false,
 ) {
   const [{ UploadEngine, RedisCheckpointStore }, { OssStorageTarget }, { createSource }, { Redis }] =
     await Promise.all([
@@ -226,11 +249,75 @@ async function runEngine(
   const policy = { fileRoots: [path.dirname(c.file)], allowPrivate: true, maxUrlBytes: 64 * 1024 * MiB };
   const account = { endpoint: c.ossUrl, region: REGION, accessKeyId: AK, accessKeySecret: SK };
   return async () => {
+    const source = createSource(spec, policy);
     await engine.run({
       uploadKey: randomUUID(),
-      source: createSource(spec, policy),
+      source: buffered
+        ? {
+            kind: source.kind,
+            description: source.description,
+            stat: (s) => source.stat(s),
+            open: (o) => source.open(o),
+          }
+        : source,
       target: new OssStorageTarget({ account, bucket: BUCKET, key: c.key }),
     });
+    redis.disconnect();
+  };
+}
+
+/**
+ * `jobs` uploads of the sparse 1 TiB file at once in one engine process sharing one memory budget (as a
+ * worker's jobs do), each canceled after `bytesEach` uploaded bytes (its multipart upload aborted).
+ */
+async function runSparseJobs(c: VariantConfig, jobs: number, bytesEach: number) {
+  const [
+    { UploadEngine, RedisCheckpointStore, MemoryBudget },
+    { OssStorageTarget },
+    { createSource },
+    { Redis },
+  ] = await Promise.all([
+    load<typeof import('@mediaferry/uploader')>('@mediaferry/uploader'),
+    load<typeof import('@mediaferry/aliyun')>('@mediaferry/aliyun'),
+    load<typeof import('@mediaferry/sources')>('@mediaferry/sources'),
+    load<typeof import('ioredis')>('ioredis'),
+  ]);
+  const redis = new Redis(c.redisUrl);
+  const memory = new MemoryBudget(); // the worker default: 64 MiB
+  const engine = new UploadEngine({
+    checkpoints: new RedisCheckpointStore({ redis }),
+    partSize: PART_SIZE,
+    parallelism: PARALLEL,
+    memory,
+    progressIntervalMs: 50,
+  });
+  const policy = { fileRoots: [path.dirname(c.sparseFile)], allowPrivate: true, maxUrlBytes: 5 * 1024 ** 3 };
+  const account = { endpoint: c.ossUrl, region: REGION, accessKeyId: AK, accessKeySecret: SK };
+  const one = async (i: number) => {
+    const uploadKey = randomUUID();
+    const target = () => new OssStorageTarget({ account, bucket: BUCKET, key: `${c.key}-${i}` });
+    const ac = new AbortController();
+    const run = engine.run({
+      uploadKey,
+      source: createSource({ type: 'file', path: c.sparseFile }, policy),
+      target: target(),
+      signal: ac.signal,
+      onProgress: (p) => {
+        if (p.bytesUploaded >= bytesEach) ac.abort();
+      },
+    });
+    await run.then(
+      () => {
+        throw new Error('a 1 TiB upload completed');
+      },
+      (err: unknown) => {
+        if ((err as Error).name !== 'AbortError') throw err;
+      },
+    );
+    await engine.cancel(uploadKey, target()); // aborts the multipart upload: the emulator drops the parts
+  };
+  return async () => {
+    await Promise.all(Array.from({ length: jobs }, (_, i) => one(i)));
     redis.disconnect();
   };
 }
@@ -240,8 +327,14 @@ async function prepareVariant(c: VariantConfig): Promise<() => Promise<void>> {
   switch (c.variant) {
     case 'engine-file':
       return runEngine(c, { type: 'file', path: c.file });
+    case 'engine-file-buffered':
+      return runEngine(c, { type: 'file', path: c.file }, true);
     case 'engine-url':
       return runEngine(c, { type: 'url', url: c.url });
+    case 'engine-sparse':
+      return runSparseJobs(c, 1, SPARSE_BYTES);
+    case 'engine-4jobs':
+      return runSparseJobs(c, 4, SPARSE_BYTES / 4);
     case 'alioss-default': {
       const oss = await aliOss(c);
       return async () => void (await oss.multipartUpload(c.key, c.file, {}));
@@ -342,7 +435,14 @@ async function roleVariant(config: VariantConfig): Promise<void> {
       `  [${config.variant}] rss by mapping: ${top.map(([k, v]) => `${path.basename(k)} ${v.toFixed(0)}`).join(', ')}`,
     );
   }
+  let idleRssMiB: number | undefined;
+  if (config.variant === 'engine-sparse' || config.variant === 'engine-4jobs') {
+    // The budget gives its buffers up 1 s after the last one came back, and asks for a GC.
+    await new Promise((r) => setTimeout(r, 2000));
+    idleRssMiB = process.memoryUsage.rss() / MiB;
+  }
   const result: VariantResult = {
+    ...(idleRssMiB === undefined ? {} : { idleRssMiB, bytes: SPARSE_BYTES }),
     setupRssMiB,
     seconds,
     cpuSeconds: (used.user + used.system) / 1e6,
@@ -428,6 +528,31 @@ async function settle(pid: number | undefined): Promise<void> {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
+/** The issue-10 figures: peak RSS per engine variant, idle RSS after the 1 TiB cancel, CPU s/GiB vs ali-oss. */
+function printMemoryFigures(results: Map<Variant, VariantResult[]>): void {
+  const peak = (v: Variant) => {
+    const rs = results.get(v);
+    return rs?.length ? `${Math.max(...rs.map((r) => r.maxRssMiB)).toFixed(0)}` : 'n/a';
+  };
+  const cpuPerGib = (v: Variant) => {
+    const rs = results.get(v);
+    if (!rs?.length) return 'n/a';
+    return (median(rs.map((r) => r.cpuSeconds)) / ((rs[0]!.bytes ?? SIZE) / 1024 ** 3)).toFixed(2);
+  };
+  const idle = results.get('engine-sparse')?.map((r) => r.idleRssMiB ?? 0) ?? [];
+  const idle4 = results.get('engine-4jobs')?.map((r) => r.idleRssMiB ?? 0) ?? [];
+  console.log(
+    `memory: peak_rss_mib file_${SIZE / MiB}mib=${peak('engine-file')} file_buffered=${peak('engine-file-buffered')}` +
+      ` url_${SIZE / MiB}mib=${peak('engine-url')}` +
+      ` sparse_1tib=${peak('engine-sparse')} four_jobs=${peak('engine-4jobs')}` +
+      ` idle_rss_after_1tib_cancel_mib=${idle.length ? Math.max(...idle).toFixed(0) : 'n/a'}` +
+      ` idle_rss_after_4jobs_cancel_mib=${idle4.length ? Math.max(...idle4).toFixed(0) : 'n/a'}` +
+      ` cpu_s_per_gib engine_file=${cpuPerGib('engine-file')} engine_file_buffered=${cpuPerGib('engine-file-buffered')}` +
+      ` engine_url=${cpuPerGib('engine-url')} engine_sparse=${cpuPerGib('engine-sparse')}` +
+      ` alioss_same=${cpuPerGib('alioss-same')} alioss_default=${cpuPerGib('alioss-default')}`,
+  );
+}
+
 async function orchestrate(): Promise<void> {
   const { startRedisServer } = await load<typeof import('@mediaferry/testkit')>('@mediaferry/testkit');
   // Emulator data and spool files on tmpfs when there is one: this machine's disk writes ~100 MB/s,
@@ -443,6 +568,10 @@ async function orchestrate(): Promise<void> {
     await writeFile(childScript, stripTypeScriptTypes(readFileSync(SELF, 'utf8')));
     const file = path.join(sourceDir, 'source.mp4');
     const expectedCrc = await makeFile(file);
+    const sparseFile = path.join(sourceDir, 'sparse-1tib.mp4');
+    const sparse = await open(sparseFile, 'w');
+    await sparse.truncate(SPARSE_SIZE);
+    await sparse.close();
     // BENCH_EMULATOR_NODE_ARGS, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`, profiles the emulator.
     const emulatorArgs = (process.env.BENCH_EMULATOR_NODE_ARGS ?? '').split(' ').filter(Boolean);
     const emulator = spawnRole(['emulator', path.join(dir, 'emulator')], emulatorArgs);
@@ -459,6 +588,7 @@ async function orchestrate(): Promise<void> {
         const config: VariantConfig = {
           variant,
           file,
+          sparseFile,
           url,
           ossUrl: emu.url,
           port: emu.port,
@@ -480,7 +610,7 @@ async function orchestrate(): Promise<void> {
         await new Promise((r) => run.child.once('exit', r));
         const [emuCpu, emuMainCpu, srcCpu] = cpus().map((c, i) => c - before[i]!) as [number, number, number];
         Object.assign(result, { emuCpu, emuMainCpu, srcCpu });
-        if (variant !== 'download-alone') {
+        if (variant !== 'download-alone' && result.bytes === undefined) {
           const head = await oss.head(key);
           const crc = (head.res.headers as Record<string, string>)['x-oss-hash-crc64ecma'];
           if (crc !== expectedCrc)
@@ -489,17 +619,20 @@ async function orchestrate(): Promise<void> {
         }
         results.get(variant)!.push(result);
         console.log(
-          `  round ${round} ${variant.padEnd(15)} ${(SIZE / 1e6 / result.seconds).toFixed(0).padStart(5)} MB/s` +
+          `  round ${round} ${variant.padEnd(15)} ${((result.bytes ?? SIZE) / 1e6 / result.seconds).toFixed(0).padStart(5)} MB/s` +
             `  cpu ${result.cpuSeconds.toFixed(1)} s (main ${result.mainCpuSeconds.toFixed(1)})` +
             `  rss ${result.maxRssMiB.toFixed(0)} MiB` +
             ` (${result.setupRssMiB.toFixed(0)} after setup; at peak heap ${result.atPeak.heapTotalMiB.toFixed(0)},` +
             ` buffers ${result.atPeak.arrayBuffersMiB.toFixed(0)})` +
             `  (emulator cpu ${emuCpu.toFixed(1)} s, main thread ${emuMainCpu.toFixed(1)} s;` +
-            ` url server cpu ${srcCpu.toFixed(1)} s)`,
+            ` url server cpu ${srcCpu.toFixed(1)} s)` +
+            (result.idleRssMiB === undefined
+              ? ''
+              : `  idle rss after cancel ${result.idleRssMiB.toFixed(0)} MiB`),
         );
       }
     }
-    const gib = SIZE / 1024 ** 3;
+    const bytesOf = (v: Variant) => results.get(v)![0]?.bytes ?? SIZE;
     const t = (v: Variant) => median(results.get(v)!.map((r) => r.seconds));
     // CPU per GiB (medians): the variant's own process, the emulator (and its main thread), the URL server.
     console.log(
@@ -507,14 +640,16 @@ async function orchestrate(): Promise<void> {
     );
     for (const v of VARIANTS) {
       const rs = results.get(v)!;
+      const gib = bytesOf(v) / 1024 ** 3;
       const perGib = (f: (r: VariantResult) => number) => (median(rs.map(f)) / gib).toFixed(2);
       const rss = Math.max(...rs.map((r) => r.maxRssMiB));
       console.log(
-        `${v.padEnd(15)} ${(SIZE / 1e6 / t(v)).toFixed(0).padStart(5)}  ${perGib((r) => r.cpuSeconds).padStart(9)}` +
+        `${v.padEnd(15)} ${(bytesOf(v) / 1e6 / t(v)).toFixed(0).padStart(5)}  ${perGib((r) => r.cpuSeconds).padStart(9)}` +
           `  ${rss.toFixed(0).padStart(12)}   ${perGib((r) => r.emuCpu ?? 0).padStart(14)}` +
           ` (${perGib((r) => r.emuMainCpu ?? 0)})   ${perGib((r) => r.srcCpu ?? 0).padStart(16)}`,
       );
     }
+    printMemoryFigures(results);
     if (VARIANTS.length !== ALL_VARIANTS.length) return;
     const peak = Math.max(
       ...[...results.get('engine-file')!, ...results.get('engine-url')!].map((r) => r.maxRssMiB),

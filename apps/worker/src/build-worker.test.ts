@@ -100,6 +100,8 @@ describe('upload worker (in process)', () => {
     });
     const running = await stack.waitFor(record.id, (r) => r.progress.partsDone >= 1);
     expect(running.status).toBe('running');
+    // Its parts in flight (held by the throttle) take their memory from the worker's budget.
+    expect(await worker.metric('mediaferry_worker_buffer_bytes', { state: 'in_use' })).toBeGreaterThan(0);
     const checkpointKey = `${stack.config.redisPrefix}:checkpoint:${record.id}`;
     expect(await stack.redis.exists(checkpointKey)).toBe(1);
 
@@ -114,6 +116,10 @@ describe('upload worker (in process)', () => {
     expect((await webhookDeliveries(record.id)).map((h) => h.event)).toEqual(['job.canceled']);
     expect(await worker.metric('mediaferry_jobs_total', { status: 'canceled' })).toBe(1);
     expect(await worker.metric('mediaferry_active_jobs')).toBe(0);
+    expect(await worker.metric('mediaferry_worker_buffer_bytes', { state: 'in_use' })).toBe(0);
+    expect(await worker.metric('mediaferry_worker_buffer_budget_bytes')).toBe(
+      stack.config.worker.memoryBudgetBytes,
+    );
   });
 
   it('cleans up a job that was canceled while it waited for a retry', async () => {

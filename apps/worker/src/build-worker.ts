@@ -3,10 +3,11 @@ import type { Config } from '@mediaferry/config';
 import { JobEventBus, JobStore, QUEUE_NAMES, type Unsubscribe, type UploadJobData } from '@mediaferry/queue';
 import type { SourcePolicy } from '@mediaferry/sources';
 import type { Logger, WorkerMetrics } from '@mediaferry/telemetry';
-import { RedisCheckpointStore } from '@mediaferry/uploader';
+import { type MemoryBudget, RedisCheckpointStore } from '@mediaferry/uploader';
 import { startWebhookWorker, WebhookDispatcher, type WebhookWorker } from '@mediaferry/webhooks';
 import { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { workerMemoryBudget } from './memory-budget.js';
 import { RunningJobs } from './running-jobs.js';
 import { type UploadOutcome, UploadProcessor } from './upload-processor.js';
 import type { ResolvedWorkerOptions, UploadWorkerOptions } from './worker-options.js';
@@ -52,6 +53,8 @@ export class UploadWorker {
   readonly store: JobStore;
   readonly running = new RunningJobs();
   readonly options: ResolvedWorkerOptions;
+  /** The part buffers of all this worker's jobs (`WORKER_MEMORY_BUDGET_BYTES`). */
+  readonly memory: MemoryBudget;
   readonly #deps: UploadWorkerDeps;
   readonly #events: JobEventBus;
   readonly #webhooks: WebhookDispatcher;
@@ -64,6 +67,8 @@ export class UploadWorker {
     this.options = resolve(deps);
     const { config, redis, logger } = deps;
     const prefix = config.redisPrefix;
+    this.memory = workerMemoryBudget(config);
+    deps.metrics.watchBuffers(() => this.memory);
     this.store = new JobStore(redis, { prefix });
     this.#events = new JobEventBus(deps.subscriber, this.store.keys, logger);
     this.#webhooks = new WebhookDispatcher({ connection: redis, prefix, logger });
@@ -76,7 +81,7 @@ export class UploadWorker {
       logger,
       running: this.running,
       webhooks: this.#webhooks,
-      upload: { ...config.upload, maxSourceBytes: config.maxUrlBytes },
+      upload: { ...config.upload, maxSourceBytes: config.maxUrlBytes, memory: this.memory },
       progressIntervalMs: this.options.progressIntervalMs,
     });
     this.worker = new Worker<UploadJobData, UploadOutcome, string>(QUEUE_NAMES.uploads, processor.process, {

@@ -10,7 +10,12 @@ import {
 import { isTerminal, type JobRecord, type JobStore, toJobView, type UploadJobData } from '@mediaferry/queue';
 import { createSource, type SourcePolicy } from '@mediaferry/sources';
 import type { Logger, TrackedJob, WorkerMetrics } from '@mediaferry/telemetry';
-import { type CheckpointStore, UploadEngine, type UploadResult } from '@mediaferry/uploader';
+import {
+  type CheckpointStore,
+  type MemoryBudget,
+  UploadEngine,
+  type UploadResult,
+} from '@mediaferry/uploader';
 import type { WebhookDispatcher } from '@mediaferry/webhooks';
 import { type Job, UnrecoverableError, WaitingError } from 'bullmq';
 import { ProgressReporter } from './progress-reporter.js';
@@ -26,7 +31,8 @@ export interface UploadProcessorDeps {
   running: RunningJobs;
   /** Enqueues job webhooks; none configured means no webhooks. */
   webhooks: Pick<WebhookDispatcher, 'enqueue'> | undefined;
-  upload: { partSize: number; parallelism: number; maxSourceBytes: number };
+  /** `memory`: the worker's budget, shared by every job's engine. */
+  upload: { partSize: number; parallelism: number; maxSourceBytes: number; memory: MemoryBudget };
   progressIntervalMs: number;
 }
 
@@ -313,6 +319,7 @@ export class UploadProcessor {
       partSize: this.deps.upload.partSize,
       parallelism: this.deps.upload.parallelism,
       maxSourceBytes: this.deps.upload.maxSourceBytes,
+      memory: this.deps.upload.memory,
       progressIntervalMs: this.deps.progressIntervalMs,
       logger: log,
       ...(tracked ? { events: tracked.events } : {}),

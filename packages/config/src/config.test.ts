@@ -15,6 +15,7 @@ describe('loadConfig', () => {
     expect(c.fileRoots).toEqual([]);
     expect(c.urlAllowPrivate).toBe(false);
     expect(c.worker).toMatchObject({ lockDurationMs: 30_000, stalledIntervalMs: 15_000, maxStalledCount: 5 });
+    expect(c.worker.memoryBudgetBytes).toBe(64 * 1024 * 1024);
     expect(c.apiRateLimit).toEqual({ max: 600, windowMs: 60_000 });
   });
 
@@ -29,6 +30,10 @@ describe('loadConfig', () => {
     expect(c.worker).toMatchObject({ lockDurationMs: 4000, stalledIntervalMs: 2000, maxStalledCount: 0 });
     expect(c.apiRateLimit).toEqual({ max: 50, windowMs: 1000 });
     expect(() => loadConfig({ WORKER_LOCK_DURATION_MS: '10' })).toThrow(/WORKER_LOCK_DURATION_MS/);
+    expect(loadConfig({ WORKER_MEMORY_BUDGET_BYTES: '33554432' }).worker.memoryBudgetBytes).toBe(
+      32 * 1024 * 1024,
+    );
+    expect(() => loadConfig({ WORKER_MEMORY_BUDGET_BYTES: '1000' })).toThrow(/WORKER_MEMORY_BUDGET_BYTES/);
   });
 
   it('parses tokens, secrets and roots, and freezes the result', () => {

@@ -124,6 +124,8 @@ const envSchema = z.object({
   WORKER_STALLED_INTERVAL_MS: int(100).default(15_000),
   /** Times a job may come back from a dead worker before it fails (code JOB_STALLED). */
   WORKER_MAX_STALLED_COUNT: int(0, 1000).default(5),
+  /** Bytes of part buffers all jobs of one worker share (streamed file chunks, whole URL parts). */
+  WORKER_MEMORY_BUDGET_BYTES: int(MiB, 64 * GiB).default(64 * MiB),
   /** Requests per service per window on the job routes, counted in Redis across API replicas. */
   API_RATE_LIMIT_MAX: int(1).default(600),
   API_RATE_LIMIT_WINDOW_MS: int(100).default(60_000),
@@ -193,6 +195,8 @@ export interface Config {
     lockDurationMs: number;
     stalledIntervalMs: number;
     maxStalledCount: number;
+    /** `WORKER_MEMORY_BUDGET_BYTES`: the part buffers of all the worker's jobs together. */
+    memoryBudgetBytes: number;
   };
   /** Per-service rate limit of the API's job routes. */
   apiRateLimit: { max: number; windowMs: number };
@@ -265,6 +269,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       lockDurationMs: e.WORKER_LOCK_DURATION_MS,
       stalledIntervalMs: e.WORKER_STALLED_INTERVAL_MS,
       maxStalledCount: e.WORKER_MAX_STALLED_COUNT,
+      memoryBudgetBytes: e.WORKER_MEMORY_BUDGET_BYTES,
     },
     apiRateLimit: { max: e.API_RATE_LIMIT_MAX, windowMs: e.API_RATE_LIMIT_WINDOW_MS },
     upload: { partSize: e.UPLOAD_PART_SIZE, parallelism: e.UPLOAD_PART_PARALLELISM },

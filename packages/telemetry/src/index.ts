@@ -9,6 +9,7 @@ export {
 export { type GuardLogger, installProcessGuards, type ProcessGuardOptions } from './process-guards.js';
 export { isSensitiveKey, REDACTED, scrubText, scrubValue } from './redact.js';
 export {
+  type BufferUsage,
   createWorkerMetrics,
   JOB_DURATION_BUCKETS,
   type JobLabels,

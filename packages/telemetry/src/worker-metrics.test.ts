@@ -163,6 +163,20 @@ describe('createWorkerMetrics', () => {
       expect(text, name).toMatch(new RegExp(`^${name}[ {]`, 'm'));
     }
     expect(text).not.toMatch(/^mediaferry_process_/m);
+    expect(text).toMatch(/^mediaferry_worker_buffer_bytes\{state="in_use"\} 0$/m);
     expect(await b.registry.metrics()).toContain('mediaferry_worker_up 1');
+  });
+
+  it('reports the memory budget at every scrape', async () => {
+    const m = createWorkerMetrics(new Registry(), { defaultMetrics: false });
+    let usage = { inUseBytes: 3 * 1024, freeBytes: 1024, limitBytes: 64 * 1024 };
+    m.watchBuffers(() => usage);
+    let text = await m.registry.metrics();
+    expect(text).toMatch(/^mediaferry_worker_buffer_bytes\{state="in_use"\} 3072$/m);
+    expect(text).toMatch(/^mediaferry_worker_buffer_bytes\{state="free"\} 1024$/m);
+    expect(text).toMatch(/^mediaferry_worker_buffer_budget_bytes 65536$/m);
+    usage = { ...usage, inUseBytes: 0 };
+    text = await m.registry.metrics();
+    expect(text).toMatch(/^mediaferry_worker_buffer_bytes\{state="in_use"\} 0$/m);
   });
 });

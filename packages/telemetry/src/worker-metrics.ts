@@ -81,6 +81,11 @@ export interface WorkerMetrics {
   partRetried(reason: string): void;
   resumed(skippedBytes: number): void;
   credentialRefreshed(): void;
+  /**
+   * Reports the worker's memory budget (`mediaferry_worker_buffer_bytes{state="in_use"|"free"}`,
+   * `mediaferry_worker_buffer_budget_bytes`), read at every scrape.
+   */
+  watchBuffers(read: () => BufferUsage): void;
   /** The raw prom-client metrics (for tests and for what the helpers above do not cover). */
   readonly metrics: {
     uploadBytes: Counter<'source_type' | 'media_type'>;
@@ -94,7 +99,16 @@ export interface WorkerMetrics {
     credentialRefreshes: Counter;
     activeJobs: Gauge;
     workerUp: Gauge;
+    bufferBytes: Gauge<'state'>;
+    bufferBudgetBytes: Gauge;
   };
+}
+
+/** What a memory budget holds (`MemoryBudget` of `@mediaferry/uploader`). */
+export interface BufferUsage {
+  inUseBytes: number;
+  freeBytes: number;
+  limitBytes: number;
 }
 
 /** The reasons a part is usually retried for (pre-initialised series; any other code still counts). */
@@ -124,6 +138,7 @@ export function createWorkerMetrics(
   const registers = [registry];
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
 
+  let readBuffers = (): BufferUsage => ({ inUseBytes: 0, freeBytes: 0, limitBytes: 0 });
   const metrics: WorkerMetrics['metrics'] = {
     uploadBytes: new Counter({
       name: 'mediaferry_upload_bytes_total',
@@ -186,6 +201,25 @@ export function createWorkerMetrics(
       name: 'mediaferry_worker_up',
       help: 'Always 1 while the worker process runs; sum() counts the live workers.',
       registers,
+    }),
+    bufferBytes: new Gauge({
+      name: 'mediaferry_worker_buffer_bytes',
+      help: 'Part buffer memory of the worker: in_use by parts in flight, free (kept for reuse).',
+      labelNames: ['state'],
+      registers,
+      collect() {
+        const usage = readBuffers();
+        this.labels('in_use').set(usage.inUseBytes);
+        this.labels('free').set(usage.freeBytes);
+      },
+    }),
+    bufferBudgetBytes: new Gauge({
+      name: 'mediaferry_worker_buffer_budget_bytes',
+      help: 'The worker memory budget (WORKER_MEMORY_BUDGET_BYTES) its part buffers share.',
+      registers,
+      collect() {
+        this.set(readBuffers().limitBytes);
+      },
     }),
   };
   metrics.workerUp.set(1);
@@ -254,6 +288,9 @@ export function createWorkerMetrics(
     partRetried,
     resumed,
     credentialRefreshed: () => metrics.credentialRefreshes.inc(),
+    watchBuffers: (read) => {
+      readBuffers = read;
+    },
     trackJob: (labels) => {
       const startedAt = performance.now();
       let active = true;

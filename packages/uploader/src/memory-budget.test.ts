@@ -1,5 +1,5 @@
 import { MemoryBudgetError } from '@mediaferry/core';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { MemoryBudget } from './memory-budget.js';
 
 const tick = () => new Promise((r) => setImmediate(r));
@@ -98,5 +98,22 @@ describe('MemoryBudget', () => {
     await small;
     budget.release(held);
     expect(budget.waiting).toBe(0);
+  });
+
+  it('gives its free buffers up (and asks for a GC) a second after the last one came back', async () => {
+    vi.useFakeTimers();
+    try {
+      let collected = 0;
+      const budget = new MemoryBudget({ limitBytes: 100, collect: () => collected++ });
+      budget.release(await budget.acquire(50));
+      expect(budget.freeBytes).toBe(50);
+      vi.advanceTimersByTime(999);
+      expect(budget.freeBytes).toBe(50); // a job starting right away would reuse it
+      vi.advanceTimersByTime(1);
+      expect(budget.freeBytes).toBe(0);
+      expect(collected).toBe(1);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

@@ -1,4 +1,10 @@
-import { AbortError, IntegrityMismatchError, type Source, type StorageTarget } from '@mediaferry/core';
+import {
+  AbortError,
+  IntegrityMismatchError,
+  MediaferryError,
+  type Source,
+  type StorageTarget,
+} from '@mediaferry/core';
 import { BufferPool } from './buffer-pool.js';
 import type { CheckpointPart, CheckpointStore } from './checkpoint-store.js';
 import type { MemoryBudget } from './memory-budget.js';
@@ -214,7 +220,9 @@ async function uploadOne(o: TransferOptions, part: ReadyPart, signal: AbortSigna
     onBytesSent: (n) => o.meter.sent(part.partNumber, n),
     onRetry: (reason, err, attempt, delayMs) => {
       o.meter.reset(part.partNumber);
-      o.onRetry?.(reason, err, attempt, delayMs);
+      // A streamed part reads its source while it is sent: a failed read fails (and retries) the part.
+      const sourceFailed = err instanceof MediaferryError && err.code.startsWith('SOURCE_');
+      o.onRetry?.(sourceFailed ? 'source' : reason, err, attempt, delayMs);
     },
     verify: async (uploaded) => {
       if (uploaded.crc64 === undefined || uploaded.crc64 === null) return;

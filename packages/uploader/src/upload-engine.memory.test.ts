@@ -79,14 +79,24 @@ describe('UploadEngine memory', () => {
     expect(await openDescriptors(file)).toBe(0);
   });
 
-  it('keeps four such jobs of one worker within the shared budget, each making progress', async () => {
+  it('keeps four such jobs of one worker within the shared budget: the jobs wait for memory instead', async () => {
     const file = await sparseFile(10 * TiB, 'ten-tib-shared.mp4');
-    // Room for four streamed parts in all: the four jobs (parallelism 4 each) share it, one part each.
+    // Room for four streamed parts in all, while the four jobs (parallelism 4 each) ask for sixteen.
     const budget = new MemoryBudget({ limitBytes: 8 * MiB });
     const ac = new AbortController();
+    let received = 0;
+    let contended!: () => void;
+    const reached = new Promise<void>((resolve) => {
+      contended = resolve;
+    });
     const jobs = Array.from({ length: 4 }, (_, i) => {
       const target = new DiscardTarget();
-      const received = untilReceived(target, 4 * MiB);
+      let mine = 0;
+      target.onReceived = (total) => {
+        received += total - mine;
+        mine = total;
+        if (received >= 16 * MiB && budget.waiting >= 3) contended();
+      };
       const run = new UploadEngine({ checkpoints: new MemoryCheckpointStore(), memory: budget }).run({
         uploadKey: `shared-${i}`,
         source: fx.fileSource(file),
@@ -94,14 +104,16 @@ describe('UploadEngine memory', () => {
         signal: ac.signal,
       });
       run.catch(() => {});
-      return { target, received, run };
+      return { target, run };
     });
-    await Promise.all(jobs.map((j) => j.received));
+    await reached;
     expect(budget.peakInUseBytes).toBeLessThanOrEqual(8 * MiB);
+    expect(budget.inUseBytes).toBeLessThanOrEqual(8 * MiB);
     ac.abort();
     for (const j of jobs) await expect(j.run).rejects.toMatchObject({ name: 'AbortError' });
     expect(budget.inUseBytes).toBe(0);
     expect(budget.waiting).toBe(0);
+    expect(jobs.every((j) => j.target.openBodies === 0)).toBe(true);
     expect(await openDescriptors(file)).toBe(0);
   });
 

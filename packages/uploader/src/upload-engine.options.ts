@@ -29,7 +29,7 @@ export interface UploadEngineOptions {
   partSize?: number;
   /**
    * Parts in flight per upload (fewer while the memory budget is short). Memory of a streamed upload (a
-   * local file) ≤ (parallelism + 1) × 2 × `streamChunkBytes`; of a buffered one (a URL) ≤
+   * local file) ≤ parallelism × 2 × `streamChunkBytes`; of a buffered one (a URL) ≤
    * (parallelism + 1) × part size; both within `memory`. @defaultValue 4
    */
   parallelism?: number;
