@@ -333,7 +333,11 @@ describe('client uploads', () => {
     await sys.emulator.admin.failVodCalls({ action: 'CreateUploadVideo', count: 1 });
     const failed = await create(body);
     expect([failed.statusCode, failed.json().error.code]).toEqual([503, 'UNAVAILABLE']);
-    const list = await sys.apps[0]!.inject({ method: 'GET', url: '/v1/client-uploads?endUserId=vod-fails', headers: bearer() });
+    const list = await sys.apps[0]!.inject({
+      method: 'GET',
+      url: '/v1/client-uploads?endUserId=vod-fails',
+      headers: bearer(),
+    });
     expect(list.json().clientUploads).toEqual([]);
     const again = await create(body);
     expect(again.statusCode).toBe(201);
