@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import OSS from 'ali-oss';
 import { describe, expect, it } from 'vitest';
 import { scanText } from './support/secret-scan.js';
@@ -12,20 +14,63 @@ const TICKET_SECRET = `ticket-${randomBytes(20).toString('hex')}`;
 // biome-ignore lint/suspicious/noExplicitAny: API bodies are checked field by field
 type Body = Record<string, any>;
 
-describe('client uploads, every app its own process', () => {
+const ENV = {
+  // VOD (the emulator) posts its upload events to the API; both sign with the same key.
+  MEDIAFERRY_VOD_CALLBACK_URL: '{API_URL}/v1/vod/events',
+  EMULATOR_VOD_CALLBACK_URL: '{API_URL}/v1/vod/events',
+  MEDIAFERRY_VOD_CALLBACK_KEYS: CALLBACK_KEY,
+  EMULATOR_CALLBACK_PRIVATE_KEY: CALLBACK_KEY,
+  MEDIAFERRY_CLIENT_UPLOAD_TICKET_SECRET: TICKET_SECRET,
+  MEDIAFERRY_CLIENT_UPLOAD_POLICY: JSON.stringify({ '*': { maxBytes: 8 * 1024 * 1024 } }),
+};
+
+describe('mediaferry client-upload (the CLI as a real client)', () => {
+  // Credentials that live 2 s and a throttled OSS: they expire in the middle of the upload.
   const system = useSystem({
     workers: 1,
     metrics: false,
-    env: {
-      // VOD (the emulator) posts its upload events to the API; both sign with the same key.
-      MEDIAFERRY_VOD_CALLBACK_URL: '{API_URL}/v1/vod/events',
-      EMULATOR_VOD_CALLBACK_URL: '{API_URL}/v1/vod/events',
-      MEDIAFERRY_VOD_CALLBACK_KEYS: CALLBACK_KEY,
-      EMULATOR_CALLBACK_PRIVATE_KEY: CALLBACK_KEY,
-      MEDIAFERRY_CLIENT_UPLOAD_TICKET_SECRET: TICKET_SECRET,
-      MEDIAFERRY_CLIENT_UPLOAD_POLICY: JSON.stringify({ '*': { maxBytes: 8 * 1024 * 1024 } }),
-    },
+    env: { ...ENV, EMULATOR_CREDENTIAL_TTL_SECONDS: '2' },
   });
+
+  it('send: uploads with only the handed-out credentials, refreshes them when they expire, waits for completed', async () => {
+    const file = path.join(system().mediaDir, 'client.mp4');
+    await writeFile(file, randomBytes(800 * 1024));
+    await system().admin.throttle(200 * 1024);
+    try {
+      const r = await system().cli(['client-upload', 'send', file, '--part-size', String(100 * 1024)]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toContain('credentials refreshed');
+      const settled = JSON.parse(r.stdout) as Body;
+      expect(settled).toMatchObject({ status: 'completed', fileSize: 800 * 1024 });
+      expect(settled.refreshes).toBeGreaterThanOrEqual(1);
+      expect(settled.result.size).toBe(800 * 1024);
+    } finally {
+      await system().admin.throttle(null);
+    }
+  });
+
+  it('create: prints the credentials block a client needs', async () => {
+    const r = await system().cli([
+      'client-upload',
+      'create',
+      'phone.mp4',
+      '--size',
+      '1234',
+      '--end-user',
+      'u9',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const view = JSON.parse(r.stdout) as Body;
+    expect(view).toMatchObject({ status: 'issued', fileName: 'phone.mp4', fileSize: 1234, endUserId: 'u9' });
+    expect(view.oss.securityToken).toEqual(expect.any(String));
+    expect(JSON.parse(Buffer.from(view.uploadAddress, 'base64').toString()).FileName).toBe(
+      view.oss.objectKey,
+    );
+  });
+});
+
+describe('client uploads, every app its own process', () => {
+  const system = useSystem({ workers: 1, metrics: false, env: ENV });
 
   async function api(
     method: string,
@@ -144,5 +189,10 @@ describe('client uploads, every app its own process', () => {
     expect([first.status, again.status]).toEqual([201, 409]);
     expect(first.body.endUserId).toBe('ticket-user');
     expect(again.body.error.code).toBe('TICKET_USED');
+    // A ticket is a credential: it never reaches a log line.
+    const findings = system().logs.lines.flatMap((l) =>
+      scanText(l.text, l.process, [{ name: 'ticket', value: t.ticket }]),
+    );
+    expect(findings).toEqual([]);
   });
 });

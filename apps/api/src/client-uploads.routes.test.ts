@@ -162,6 +162,33 @@ describe('client uploads', () => {
     expect((await get(view.id, 'b')).statusCode).toBe(404);
   });
 
+  it('image refresh: a new media replaces the unused one under the same upload', async () => {
+    const body = { media: { type: 'image', title: 'Pic' }, fileName: 'pic.png', fileSize: 1500 };
+    const view = (await create(body)).json() as ClientUploadView;
+    const refreshed = await sys.apps[1]!.inject({
+      method: 'POST',
+      url: `/v1/client-uploads/${view.id}/refresh`,
+      headers: bearer(),
+    });
+    expect(refreshed.statusCode).toBe(200);
+    const again = refreshed.json() as ClientUploadView;
+    expect(again.id).toBe(view.id);
+    expect(again.mediaId).not.toBe(view.mediaId);
+    expect((await sys.vod.lookup('image', view.mediaId!)).exists).toBe(false);
+    // The old credentials died with their media; the new ones work.
+    await expect(ossFor(view).put(view.oss!.objectKey, randomBytes(1500))).rejects.toBeTruthy();
+    await ossFor(again).put(again.oss!.objectKey, randomBytes(1500));
+    const done = await waitStatus(view.id, 'completed');
+    expect(done.result?.mediaId).toBe(again.mediaId);
+    // Finished: no more credentials.
+    const late = await sys.apps[0]!.inject({
+      method: 'POST',
+      url: `/v1/client-uploads/${view.id}/refresh`,
+      headers: bearer(),
+    });
+    expect([late.statusCode, late.json().error.code]).toEqual([409, 'CONFLICT']);
+  });
+
   it('a client that uploads more than it declared → rejected, media deleted, webhook', async () => {
     const view = (
       await create(video({ fileSize: 1000, callbackUrl: 'https://hooks.example/cu' }))
@@ -195,6 +222,23 @@ describe('client uploads', () => {
     expect((await signedEvent({ ...forged, VideoId: 'f'.repeat(32) })).json()).toEqual({
       result: 'unknown_media',
     });
+    // Whatever Content-Type VOD sends, the body is read as JSON; a body that is not JSON is a 400.
+    const textTs = String(Math.floor(Date.now() / 1000) + 1);
+    const sig = vodCallbackSignature(sys.callbackUrl, textTs, CALLBACK_KEYS[0]);
+    const asText = await sys.apps[0]!.inject({
+      method: 'POST',
+      url: '/v1/vod/events',
+      headers: { 'x-vod-timestamp': textTs, 'x-vod-signature': sig, 'content-type': 'text/plain' },
+      payload: JSON.stringify({ ...forged, VideoId: 'e'.repeat(32) }),
+    });
+    expect(asText.json()).toEqual({ result: 'unknown_media' });
+    const notJson = await sys.apps[0]!.inject({
+      method: 'POST',
+      url: '/v1/vod/events',
+      headers: { 'x-vod-timestamp': textTs, 'x-vod-signature': sig, 'content-type': 'text/plain' },
+      payload: 'not json',
+    });
+    expect([notJson.statusCode, notJson.json().error.code]).toEqual([400, 'INVALID_JSON']);
     expect(((await get(view.id)).json() as ClientUploadView).status).toBe('issued');
   });
 
@@ -299,6 +343,41 @@ describe('client uploads', () => {
     expect(views.every((v) => v.uploadAuth !== null)).toBe(true);
     const conflict = await create({ ...body, fileSize: 1234 });
     expect(conflict.statusCode).toBe(409);
+  });
+
+  it('a failed VOD create leaves nothing: the same idempotency key then creates the upload', async () => {
+    const body = video({ idempotencyKey: `fail-${randomBytes(4).toString('hex')}`, endUserId: 'vod-fails' });
+    await sys.emulator.admin.failVodCalls({ action: 'CreateUploadVideo', count: 1 });
+    const failed = await create(body);
+    expect([failed.statusCode, failed.json().error.code]).toEqual([503, 'UNAVAILABLE']);
+    const list = await sys.apps[0]!.inject({
+      method: 'GET',
+      url: '/v1/client-uploads?endUserId=vod-fails',
+      headers: bearer(),
+    });
+    expect(list.json().clientUploads).toEqual([]);
+    const again = await create(body);
+    expect(again.statusCode).toBe(201);
+    expect((again.json() as ClientUploadView).mediaId).toEqual(expect.any(String));
+  });
+
+  it('duplicates waiting on a create whose VOD call fails start afresh: still one media', async () => {
+    const body = video({ idempotencyKey: `dup-fail-${randomBytes(4).toString('hex')}` });
+    await sys.emulator.admin.clearRequests();
+    await sys.emulator.admin.delayResponses({ ms: 400, operation: 'CreateUploadVideo', count: 1 });
+    await sys.emulator.admin.failVodCalls({ action: 'CreateUploadVideo', count: 1 });
+    const first = create(body);
+    await new Promise((r) => setTimeout(r, 100));
+    const answers = await Promise.all([
+      first,
+      ...Array.from({ length: 4 }, (_, i) => create(body, 'a', i % 2)),
+    ]);
+    const codes = answers.map((r) => r.statusCode).sort();
+    expect(codes).toEqual([200, 200, 200, 201, 503]);
+    const views = answers.filter((r) => r.statusCode !== 503).map((r) => r.json() as ClientUploadView);
+    expect(new Set(views.map((v) => v.id)).size).toBe(1);
+    expect(new Set(views.map((v) => v.mediaId)).size).toBe(1);
+    expect((await sys.emulator.admin.requests({ operation: 'CreateUploadVideo' })).length).toBe(2);
   });
 
   it('lists by status and end user, and cancel deletes the media', async () => {

@@ -8,6 +8,7 @@ import {
   TimeoutError,
 } from '@mediaferry/client';
 import { Command, CommanderError, Option } from 'commander';
+import { registerClientUploadCommands } from './client-upload-commands.js';
 import { formatJob, formatJobTable } from './job-format.js';
 import { createProgressDisplay } from './progress-display.js';
 import { BUSINESS_TYPES, buildUploadSpec, MEDIA_TYPES, type UploadFlags, UsageError } from './upload-spec.js';
@@ -141,6 +142,16 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         printJob(await call(clientFrom(io.env), id), flags.json === true);
       });
   }
+
+  registerClientUploadCommands(program, {
+    client: () => clientFrom(io.env),
+    out,
+    err: (text) => io.stderr.write(`${text}\n`),
+    setExit: (code) => {
+      exitCode = code;
+    },
+    signal: io.signal,
+  });
 
   /** Follows the job to its end; progress goes to stdout (stderr with --json, so stdout stays JSON). */
   async function waitAndReport(client: MediaferryClient, id: string, json: boolean): Promise<number> {

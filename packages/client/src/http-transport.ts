@@ -145,7 +145,12 @@ export class HttpTransport {
     try {
       return await this.#fetch(url, {
         method,
-        headers: { ...headers, authorization: `Bearer ${this.#token}`, 'user-agent': this.#userAgent },
+        headers: {
+          ...headers,
+          // A ticket redeem carries its own `Authorization: Ticket …`.
+          authorization: headers.authorization ?? `Bearer ${this.#token}`,
+          'user-agent': this.#userAgent,
+        },
         ...(body === undefined ? {} : { body }),
         signal,
         redirect: 'error',

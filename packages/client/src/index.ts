@@ -11,6 +11,15 @@ export {
 export { ApiError, type ApiErrorBody, isApiErrorBody } from './api-error.js';
 export { CLIENT_DEFAULTS, type MediaferryClientOptions } from './client-options.js';
 export {
+  type ClientUpload,
+  type ClientUploadOss,
+  type ClientUploadStatus,
+  ClientUploadsApi,
+  type CreateClientUploadInput,
+  type ListClientUploadsQuery,
+  type TicketInput,
+} from './client-uploads.js';
+export {
   isTerminalStatus,
   type JobEvent,
   type JobProgressEvent,

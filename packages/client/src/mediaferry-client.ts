@@ -9,6 +9,7 @@ import {
 import { EventSourceParserStream } from 'eventsource-parser/stream';
 import { ApiError } from './api-error.js';
 import type { MediaferryClientOptions } from './client-options.js';
+import { ClientUploadsApi } from './client-uploads.js';
 import { abortableSleep, HttpTransport } from './http-transport.js';
 import { isTerminalStatus, type JobEvent, parseJobEvent } from './job-events.js';
 
@@ -69,9 +70,12 @@ export interface WaitForJobOptions {
  */
 export class MediaferryClient {
   readonly #http: HttpTransport;
+  /** Client uploads (CONTRACT §2): create, refresh, get, list, cancel, tickets. */
+  readonly clientUploads: ClientUploadsApi;
 
   constructor(options: MediaferryClientOptions) {
     this.#http = new HttpTransport(options);
+    this.clientUploads = new ClientUploadsApi(this.#http);
   }
 
   /** POST /v1/jobs. Retried on transient failures only when an idempotency key makes that safe. */
