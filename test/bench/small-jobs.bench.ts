@@ -137,8 +137,10 @@ async function main(): Promise<void> {
     /** Submits jobs for `list` in batches; resolves with their records once every one is terminal. */
     const terminalCount = async () => {
       const pipeline = redis.pipeline();
-      for (const status of ['succeeded', 'failed', 'canceled'] as const) {
-        pipeline.zcard(keys.index(service.name, status));
+      for (const base of keys.allPartitionBases()) {
+        for (const status of ['succeeded', 'failed', 'canceled'] as const) {
+          pipeline.zcard(keys.index(base, service.name, status));
+        }
       }
       return ((await pipeline.exec()) ?? []).reduce((n, [err, v]) => {
         if (err) throw err;

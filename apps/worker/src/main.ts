@@ -11,8 +11,8 @@ async function main(): Promise<void> {
   const config = loadConfigOrExit(process.env);
   const logger = createLogger({ name: 'worker', level: config.logLevel });
   installProcessGuards(logger);
-  const redis = createRedis(config.redisUrl, { role: 'worker', logger, connectionName: 'mediaferry-worker' });
-  const subscriber = createRedis(config.redisUrl, {
+  const redis = createRedis(config.redis, { role: 'worker', logger, connectionName: 'mediaferry-worker' });
+  const subscriber = createRedis(config.redis, {
     role: 'subscriber',
     logger,
     connectionName: 'mediaferry-worker-sub',

@@ -1,1 +1,1 @@
-export { type Config, loadConfig, loadConfigOrExit } from './config.js';
+export { type Config, loadConfig, loadConfigOrExit, type RedisConnectionConfig } from './config.js';
