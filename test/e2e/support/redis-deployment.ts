@@ -19,6 +19,9 @@ export const e2eRedisDefaults: { redis: RedisKind; queueShards: number } = {
   queueShards: 1,
 };
 
+/** Deployments started by this test file, by kind (a suite can check what it really ran on). */
+export const redisDeploymentsStarted = { cluster: 0, sentinel: 0 };
+
 export interface RedisDeployment {
   target: RedisTarget;
   cluster?: RedisCluster;
@@ -28,6 +31,7 @@ export interface RedisDeployment {
 
 /** A 3-master + 3-replica Redis Cluster, or a master + replica watched by 3 sentinels. */
 export async function startRedisDeployment(kind: 'cluster' | 'sentinel'): Promise<RedisDeployment> {
+  redisDeploymentsStarted[kind] += 1;
   if (kind === 'cluster') {
     const cluster = await startRedisCluster({ masters: 3, replicasPerMaster: 1 });
     return {
