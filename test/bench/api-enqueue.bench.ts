@@ -208,8 +208,7 @@ async function main(): Promise<void> {
 
     // The API really enqueued what it acknowledged: count its BullMQ jobs.
     const apiQueue = createUploadQueue(redis, { prefix: 'mfbench' });
-    const counts = await apiQueue.getJobCounts('wait', 'prioritized', 'delayed');
-    const apiQueued = Object.values(counts).reduce((a, b) => a + b, 0);
+    const apiQueued = await apiQueue.getJobCountByTypes('wait', 'prioritized', 'delayed');
     const apiAccepted =
       accepted(warm) + accepted(burst) + accepted(paced) + (batch.statuses.get('202') ?? 0) * BATCH_SIZE;
     log(`  BullMQ jobs the API enqueued: ${apiQueued} (202 answers cover ${apiAccepted})`);

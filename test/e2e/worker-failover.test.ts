@@ -1,4 +1,4 @@
-import { Redis } from 'ioredis';
+import { closeRedis, createRedis, StoreKeys, uploadShardOf } from '@mediaferry/queue';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   expectNoCrashes,
@@ -84,13 +84,14 @@ describe('a worker stopped with SIGTERM mid-upload', () => {
     expect(done.attempts).toBe(before.attempts);
     expect(await owner.process.exited).toEqual({ code: 0, signal: null });
     // BullMQ never saw the job stall.
-    const redis = new Redis(sys.redis.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+    const redis = createRedis(sys.redisTarget, { role: 'worker' });
     try {
-      await redis.connect();
-      const stalled = await redis.hget(`${sys.redisPrefix}:uploads:${job.id}`, 'stc');
+      const shard = uploadShardOf(job.id, Number(sys.env.MEDIAFERRY_QUEUE_SHARDS ?? 1));
+      const prefix = new StoreKeys(sys.redisPrefix).uploadQueuePrefix(shard);
+      const stalled = await redis.hget(`${prefix}:uploads:${job.id}`, 'stc');
       expect(Number(stalled ?? 0)).toBe(0);
     } finally {
-      redis.disconnect();
+      await closeRedis(redis);
     }
     expect(await sys.admin.requests({ operation: 'CreateUploadVideo' })).toHaveLength(1);
     expectNoCrashes(sys);

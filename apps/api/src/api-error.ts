@@ -69,9 +69,12 @@ export function fromMediaferryError(err: MediaferryError): ApiError {
 }
 
 const REDIS_DOWN =
-  /Connection is closed|Stream isn't writeable|enableOfflineQueue|Command timed out|ECONNREFUSED|ECONNRESET|Reached the max retries|Redis (is )?unavailable|Connection in subscriber mode/i;
+  /Connection is closed|Stream isn't writeable|enableOfflineQueue|Command timed out|ECONNREFUSED|ECONNRESET|Reached the max retries|Redis (is )?unavailable|Connection in subscriber mode|^(CLUSTERDOWN|TRYAGAIN|READONLY|LOADING|MASTERDOWN)|slots cache|startup nodes|Cluster redirections/i;
 
-/** Errors of a Redis that is down or unreachable (ioredis and BullMQ phrase them in a few ways). */
+/**
+ * Errors of a Redis that is down or unreachable (ioredis and BullMQ phrase them in a few ways), or in
+ * the middle of a failover (Redis Cluster electing a replica, Sentinel switching masters).
+ */
 export function isRedisUnavailable(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
   return err.name === 'MaxRetriesPerRequestError' || REDIS_DOWN.test(err.message);

@@ -2,17 +2,22 @@ import { randomUUID } from 'node:crypto';
 import rateLimit from '@fastify/rate-limit';
 import type { ClientUploadService } from '@mediaferry/client-uploads';
 import type { Config } from '@mediaferry/config';
-import { type JobEventBus, type JobStore, pingRedis, toJobView, type UploadJobData } from '@mediaferry/queue';
+import {
+  type JobEventBus,
+  type JobStore,
+  pingRedis,
+  type RedisClient,
+  toJobView,
+  type UploadQueues,
+} from '@mediaferry/queue';
 import type { Logger } from '@mediaferry/telemetry';
 import type { WebhookDispatcher } from '@mediaferry/webhooks';
-import type { Queue } from 'bullmq';
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
   type FastifyReply,
   type FastifyRequest,
 } from 'fastify';
-import type { Redis } from 'ioredis';
 import { ADMIN_BASE_PATH, registerAdminBoard } from './admin-board.js';
 import { ApiError, handleError, isRedisUnavailable, unavailable } from './api-error.js';
 import { TokenAuthenticator } from './bearer-auth.js';
@@ -59,8 +64,9 @@ export interface ApiOptions {
 export interface ApiDeps {
   config: Pick<Config, 'apiTokens' | 'webhookSecrets' | 'redisPrefix'>;
   /** A `createRedis(url, {role: 'client'})` connection: fails fast while Redis is away. */
-  redis: Redis;
-  queue: Queue<UploadJobData, unknown, string>;
+  redis: RedisClient;
+  /** The upload queue shards (`createUploadQueue`). */
+  queue: UploadQueues;
   store: JobStore;
   events: JobEventBus;
   logger: Logger;
@@ -149,7 +155,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
       max: o.rateLimitMax ?? 600,
       timeWindow: o.rateLimitWindowMs ?? 60_000,
       redis: deps.redis,
-      nameSpace: `${deps.config.redisPrefix}:ratelimit:`,
+      nameSpace: deps.store.keys.rateLimitPrefix(),
       keyGenerator: (request) => request.service,
       // Redis away: let the request through; the route itself answers 503.
       skipOnError: true,
@@ -260,7 +266,13 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
       reply.code(error.statusCode).type('application/json; charset=utf-8');
       return JSON.stringify(error.toBody());
     });
-    await registerAdminBoard(scope, [deps.queue as Queue]);
+    await registerAdminBoard(
+      scope,
+      deps.queue.shards.map((queue, shard) => ({
+        queue,
+        label: deps.queue.shards.length > 1 ? `shard${shard}-` : '',
+      })),
+    );
   });
 
   return app;

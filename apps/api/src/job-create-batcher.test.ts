@@ -6,18 +6,17 @@ import {
   createUploadQueue,
   enqueueUploads,
   JobStore,
-  type UploadJobData,
+  type RedisClient,
+  type UploadQueues,
   waitForRedisReady,
 } from '@mediaferry/queue';
 import { freePort, type RedisServer, startRedisServer } from '@mediaferry/testkit';
-import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JobCreateBatcher } from './job-create-batcher.js';
 
 let server: RedisServer;
-let redis: Redis;
-const queues: Queue<UploadJobData, unknown, string>[] = [];
+let redis: RedisClient;
+const queues: UploadQueues[] = [];
 let prefixes = 0;
 
 beforeAll(async () => {

@@ -270,7 +270,8 @@ describe('reading, listing, cancel, retry', () => {
     const job = view(await api.createJob(fileJob(api, { callbackUrl: 'https://hooks.example.com/d' })));
     // Play a worker's first attempt: take the job, then put it back for a retry later.
     const connection = createRedis(api.redisServer.url, { role: 'worker' });
-    const worker = new Worker(api.queue.name, null, { connection, prefix: 'mfapi', autorun: false });
+    const shard = api.queue.queueOf(job.id);
+    const worker = new Worker(shard.name, null, { connection, prefix: shard.opts.prefix, autorun: false });
     try {
       const token = 'test-token';
       const others = [];

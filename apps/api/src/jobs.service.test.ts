@@ -1,5 +1,5 @@
 import { jobSpecSchema } from '@mediaferry/core';
-import { closeRedis, createRedis, QUEUE_NAMES, type UploadJobData } from '@mediaferry/queue';
+import { closeRedis, createRedis, QUEUE_NAMES, type UploadJobData, UploadQueues } from '@mediaferry/queue';
 import { Queue, Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JobsService } from './jobs.service.js';
@@ -23,9 +23,10 @@ let connection: ReturnType<typeof createRedis>;
 let worker: Worker;
 
 beforeAll(async () => {
-  queue = new RacingQueue(QUEUE_NAMES.uploads, { connection: api.redis, prefix: 'mfapi' });
+  const prefix = api.store.keys.uploadQueuePrefix(0);
+  queue = new RacingQueue(QUEUE_NAMES.uploads, { connection: api.redis, prefix });
   connection = createRedis(api.redisServer.url, { role: 'worker' });
-  worker = new Worker(QUEUE_NAMES.uploads, null, { connection, prefix: 'mfapi', autorun: false });
+  worker = new Worker(QUEUE_NAMES.uploads, null, { connection, prefix, autorun: false });
 });
 afterAll(async () => {
   await worker?.close();
@@ -59,7 +60,7 @@ describe('JobsService.retry', () => {
 
     const service = new JobsService({
       store: api.store,
-      queue,
+      queue: new UploadQueues([queue]),
       checkSource: async () => {},
       webhookSecrets: new Map(),
     });

@@ -4,9 +4,8 @@ import {
   isTerminal,
   type JobRecord,
   type JobStore,
-  type UploadJobData,
+  type UploadQueues,
 } from '@mediaferry/queue';
-import type { Queue } from 'bullmq';
 import { ApiError, conflict, fromMediaferryError, notFound, unavailable } from './api-error.js';
 import { JobCreateBatcher } from './job-create-batcher.js';
 
@@ -18,7 +17,8 @@ export type SourceCheck = (source: SourceSpec, signal: AbortSignal) => Promise<v
 
 export interface JobsServiceDeps {
   store: JobStore;
-  queue: Queue<UploadJobData, unknown, string>;
+  /** The upload queue shards; a job's BullMQ job lives in the shard its id names. */
+  queue: UploadQueues;
   checkSource: SourceCheck;
   /** service → webhook secret; a service without one may not set `callbackUrl`. */
   webhookSecrets: ReadonlyMap<string, string>;

@@ -35,23 +35,27 @@ async function main(): Promise<void> {
   process.on('exit', () => requestLines.flushSync());
   const requestLogger = createRequestLogger({ level: config.logLevel, destination: requestLines });
   // Auto-pipelining: the Redis commands of the many requests in flight share writes and reads.
-  const redis = createRedis(config.redisUrl, {
+  const redis = createRedis(config.redis, {
     role: 'client',
     logger,
     connectionName: 'mediaferry-api',
     autoPipelining: true,
   });
-  const subscriber = createRedis(config.redisUrl, {
+  const subscriber = createRedis(config.redis, {
     role: 'subscriber',
     logger,
     connectionName: 'mediaferry-api-sub',
   });
   const store = new JobStore(redis, { prefix: config.redisPrefix });
   const events = new JobEventBus(subscriber, store.keys, logger);
-  const queue = createUploadQueue(redis, { prefix: config.redisPrefix });
+  const queue = createUploadQueue(redis, { prefix: config.redisPrefix, shards: config.queueShards });
   queue.on('error', (err) => logger.warn({ err }, 'queue error'));
   const policy = sourcePolicyFromConfig(config);
-  const webhooks = new WebhookDispatcher({ connection: redis, prefix: config.redisPrefix, logger });
+  const webhooks = new WebhookDispatcher({
+    connection: redis,
+    prefix: store.keys.webhookQueuePrefix(),
+    logger,
+  });
 
   const cu = config.clientUploads;
   const counts = new ClientUploadCounts(redis, config.redisPrefix);

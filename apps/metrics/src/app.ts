@@ -3,7 +3,7 @@ import { type Logger, type MetricsServer, startMetricsServer } from '@mediaferry
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { ClientUploadCounters } from './client-upload-counters.js';
 import { createQueueMetrics, type QueueMetrics } from './queue-metrics.js';
-import { WATCHED_QUEUES } from './watched-queues.js';
+import { deploymentQueues, type WatchedQueue } from './watched-queues.js';
 
 export interface MetricsApp {
   readonly server: MetricsServer;
@@ -13,10 +13,11 @@ export interface MetricsApp {
 }
 
 export interface MetricsAppOptions {
-  config: Pick<Config, 'redisUrl' | 'redisPrefix' | 'metricsPort' | 'bindHost'>;
+  config: Pick<Config, 'redisUrl' | 'redisPrefix' | 'metricsPort' | 'bindHost'> &
+    Partial<Pick<Config, 'redis' | 'queueShards'>>;
   logger?: Logger;
-  /** @defaultValue WATCHED_QUEUES */
-  queues?: readonly string[];
+  /** @defaultValue every upload shard and the webhook queue (`deploymentQueues`) */
+  queues?: readonly (string | WatchedQueue)[];
   /** @defaultValue 2000 */
   collectTimeoutMs?: number;
 }
@@ -30,10 +31,11 @@ export async function startMetricsApp(options: MetricsAppOptions): Promise<Metri
   const { config, logger } = options;
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  const queues = options.queues ?? deploymentQueues(config.redisPrefix, config.queueShards ?? 1);
   const queueMetrics = createQueueMetrics({
-    redisUrl: config.redisUrl,
+    redis: config.redis ?? config.redisUrl,
     prefix: config.redisPrefix,
-    queues: options.queues ?? WATCHED_QUEUES,
+    queues,
     registry,
     logger,
     collectTimeoutMs: options.collectTimeoutMs,
@@ -60,7 +62,7 @@ export async function startMetricsApp(options: MetricsAppOptions): Promise<Metri
     await clientUploads.close();
     throw err;
   }
-  logger?.info({ port: server.port, queues: options.queues ?? WATCHED_QUEUES }, 'metrics service listening');
+  logger?.info({ port: server.port, queues }, 'metrics service listening');
   let closing: Promise<void> | undefined;
   return {
     server,

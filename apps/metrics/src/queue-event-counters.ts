@@ -1,14 +1,14 @@
+import type { RedisClient } from '@mediaferry/queue';
 import type { Logger } from '@mediaferry/telemetry';
 import { QueueEvents } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { Counter, type Registry } from 'prom-client';
+import type { WatchedQueue } from './watched-queues.js';
 
 export interface QueueEventCountersOptions {
   /** Template connection: BullMQ duplicates it for each blocking event reader. */
-  connection: Redis;
-  /** BullMQ key prefix. */
-  prefix: string;
-  queues: readonly string[];
+  connection: RedisClient;
+  /** Queues (upload shards each with their own prefix); counted under their name. */
+  queues: readonly WatchedQueue[];
   registry: Registry;
   logger?: Logger | undefined;
 }
@@ -20,8 +20,8 @@ export interface QueueEventCountersOptions {
  * reading resumes from the last seen event after a Redis outage, so an outage loses nothing.
  */
 export class QueueEventCounters {
-  private readonly readers = new Map<string, QueueEvents>();
-  private readonly starting = new Map<string, Promise<void>>();
+  private readonly readers = new Map<WatchedQueue, QueueEvents>();
+  private readonly starting = new Map<WatchedQueue, Promise<void>>();
   private readonly completed: Counter<'queue'>;
   private readonly failed: Counter<'queue'>;
   private readonly stalled: Counter<'queue'>;
@@ -48,7 +48,7 @@ export class QueueEventCounters {
       registers,
     });
     for (const queue of options.queues) {
-      for (const c of [this.completed, this.failed, this.stalled]) c.labels(queue).inc(0);
+      for (const c of [this.completed, this.failed, this.stalled]) c.labels(queue.name).inc(0);
     }
     this.ensureRunning();
   }
@@ -88,13 +88,13 @@ export class QueueEventCounters {
   }
 
   /** The stream's newest id, so counting starts now and misses nothing between startup and XREAD. */
-  private async lastEventId(queue: string): Promise<string> {
-    const key = `${this.options.prefix}:${queue}:events`;
+  private async lastEventId(queue: WatchedQueue): Promise<string> {
+    const key = `${queue.prefix}:${queue.name}:events`;
     const [newest] = await this.options.connection.xrevrange(key, '+', '-', 'COUNT', 1);
     return newest?.[0] ?? '0-0';
   }
 
-  private async start(queue: string): Promise<void> {
+  private async start(queue: WatchedQueue): Promise<void> {
     const log = this.options.logger;
     let lastEventId: string;
     try {
@@ -103,24 +103,24 @@ export class QueueEventCounters {
       lastEventId = await this.lastEventId(queue);
     } catch (err) {
       // Retried on the next scrape (ensureRunning) rather than counting from an unknown point.
-      log?.debug({ err, queue }, 'queue event reader not started yet');
+      log?.debug({ err, queue: queue.name }, 'queue event reader not started yet');
       return;
     }
-    const events = new QueueEvents(queue, {
+    const events = new QueueEvents(queue.name, {
       connection: this.options.connection,
-      prefix: this.options.prefix,
+      prefix: queue.prefix,
       autorun: false,
       lastEventId,
     });
     // Connection errors repeat every reconnect attempt during an outage; the collector logs the outage once.
-    events.on('error', (err) => log?.debug({ err, queue }, 'queue event reader error'));
-    events.on('completed', () => this.completed.labels(queue).inc());
-    events.on('failed', () => this.failed.labels(queue).inc());
-    events.on('stalled', () => this.stalled.labels(queue).inc());
+    events.on('error', (err) => log?.debug({ err, queue: queue.name }, 'queue event reader error'));
+    events.on('completed', () => this.completed.labels(queue.name).inc());
+    events.on('failed', () => this.failed.labels(queue.name).inc());
+    events.on('stalled', () => this.stalled.labels(queue.name).inc());
     this.readers.set(queue, events);
     events.run().catch((err: unknown) => {
       if (this.closing) return;
-      log?.warn({ err, queue }, 'queue event reader stopped; restarting on the next scrape');
+      log?.warn({ err, queue: queue.name }, 'queue event reader stopped; restarting on the next scrape');
       this.readers.delete(queue);
       events.close().catch(() => {});
     });

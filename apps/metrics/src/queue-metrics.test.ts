@@ -38,7 +38,7 @@ describe('createQueueMetrics (real redis-server + BullMQ)', () => {
     const name = `uploads-${randomUUID().slice(0, 8)}`;
     const queue = track(new Queue(name, { connection: connect(), prefix }));
     const worker = track(new Worker(name, null, { connection: connect(), prefix }));
-    const metrics: QueueMetrics = track(createQueueMetrics({ redisUrl: redis.url, prefix, queues: [name] }));
+    const metrics: QueueMetrics = track(createQueueMetrics({ redis: redis.url, prefix, queues: [name] }));
     await metrics.ready();
     const scrape = () => metrics.registry.metrics();
     const jobs = async (state: string) =>
@@ -103,7 +103,7 @@ describe('createQueueMetrics (real redis-server + BullMQ)', () => {
   it('reports 0 as the oldest age of an empty queue and only FIFO-tail age for plain jobs', async () => {
     const name = `webhooks-${randomUUID().slice(0, 8)}`;
     const queue = track(new Queue(name, { connection: connect(), prefix }));
-    const metrics = track(createQueueMetrics({ redisUrl: redis.url, prefix, queues: [name] }));
+    const metrics = track(createQueueMetrics({ redis: redis.url, prefix, queues: [name] }));
     const age = async () =>
       sampleValue(await metrics.registry.metrics(), 'mediaferry_queue_oldest_waiting_seconds', {
         queue: name,

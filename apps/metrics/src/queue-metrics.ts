@@ -1,16 +1,21 @@
+import { createRedis, type RedisClient, type RedisTarget } from '@mediaferry/queue';
 import type { Logger } from '@mediaferry/telemetry';
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
 import { Gauge, Registry } from 'prom-client';
 import { QueueEventCounters } from './queue-event-counters.js';
 import { QUEUE_STATES, type QueueSnapshot, readQueueSnapshot } from './queue-snapshot.js';
+import type { WatchedQueue } from './watched-queues.js';
 
 export interface QueueMetricsOptions {
-  redisUrl: string;
-  /** BullMQ key prefix (config `redisPrefix`). @defaultValue 'mediaferry' */
+  /** A Redis URL or the config's `redis` (standalone, Sentinel or Cluster). */
+  redis: string | RedisTarget;
+  /** BullMQ key prefix of queues given by name only. @defaultValue 'mediaferry' */
   prefix?: string;
-  /** Queue names to watch. */
-  queues: readonly string[];
+  /**
+   * Queues to watch: a name (under `prefix`) or a name and its own prefix. Several entries of one
+   * name (upload shards) are reported as one queue: counts summed, the oldest wait the maximum.
+   */
+  queues: readonly (string | WatchedQueue)[];
   /** @defaultValue a new Registry */
   registry?: Registry;
   /** A scrape waits at most this long for Redis, then reports `redis_up 0`. @defaultValue 2000 */
@@ -57,7 +62,7 @@ async function withTimeout<T>(work: (signal: AbortSignal) => Promise<T>, ms: num
 }
 
 /** Waits for the connection to be usable (it is not while (re)connecting), until `signal` aborts. */
-async function connectionReady(connection: Redis, signal: AbortSignal): Promise<void> {
+async function connectionReady(connection: RedisClient, signal: AbortSignal): Promise<void> {
   if (connection.status === 'ready') return;
   await new Promise<void>((resolve, reject) => {
     const done = () => {
@@ -69,6 +74,22 @@ async function connectionReady(connection: Redis, signal: AbortSignal): Promise<
     connection.once('ready', done);
     signal.addEventListener('abort', done, { once: true });
   });
+}
+
+/** The snapshots of one queue's shards as one: counts summed, oldest wait the maximum, paused if any is. */
+export function mergeShards(snapshots: readonly QueueSnapshot[]): QueueSnapshot[] {
+  const merged = new Map<string, QueueSnapshot>();
+  for (const s of snapshots) {
+    const into = merged.get(s.queue);
+    if (!into) {
+      merged.set(s.queue, { ...s, counts: { ...s.counts } });
+      continue;
+    }
+    for (const state of QUEUE_STATES) into.counts[state] += s.counts[state];
+    into.oldestWaitingSeconds = Math.max(into.oldestWaitingSeconds, s.oldestWaitingSeconds);
+    into.paused ||= s.paused;
+  }
+  return [...merged.values()];
 }
 
 /**
@@ -89,39 +110,41 @@ export function createQueueMetrics(options: QueueMetricsOptions): QueueMetrics {
   // Fail fast while disconnected (no offline queue) so a scrape never waits on a dead Redis; keep
   // reconnecting forever with a short backoff so the service recovers as soon as Redis is back.
   // `maxRetriesPerRequest: null` because BullMQ's event readers duplicate this connection and block.
-  const connection = new Redis(options.redisUrl, {
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: null,
-    retryStrategy: (times) => Math.min(100 * times, 2000),
+  // The worker role (offline queue, `maxRetriesPerRequest: null`) because BullMQ's event readers
+  // duplicate this connection and block; a scrape still never waits on a dead Redis: it checks the
+  // connection first and has a deadline. Reconnects forever with a short backoff.
+  const connection = createRedis(options.redis, {
+    role: 'worker',
     connectionName: 'mediaferry-metrics',
+    maxReconnectDelayMs: 2000,
+    logger: log
+      ? { debug: () => {}, info: () => {}, warn: (o, m) => log.debug(o, m), error: (o, m) => log.debug(o, m) }
+      : undefined,
   });
   let redisUp = false;
-  connection.on('error', (err) => log?.debug({ err }, 'redis connection error'));
 
+  const watched: WatchedQueue[] = options.queues.map((q) =>
+    typeof q === 'string' ? { name: q, prefix } : q,
+  );
+  const idOf = (q: WatchedQueue) => `${q.prefix}\u0000${q.name}`;
   const queues = new Map<string, Queue>();
-  const openQueue = (name: string) => {
-    const queue = new Queue(name, { connection, prefix });
-    queue.on('error', (err) => log?.debug({ err, queue: name }, 'queue error'));
-    queues.set(name, queue);
+  const openQueue = (q: WatchedQueue) => {
+    const queue = new Queue(q.name, { connection, prefix: q.prefix });
+    queue.on('error', (err) => log?.debug({ err, queue: q.name }, 'queue error'));
+    queues.set(idOf(q), queue);
     return queue;
   };
-  for (const name of options.queues) openQueue(name);
-  const counters = new QueueEventCounters({
-    connection,
-    prefix,
-    queues: options.queues,
-    registry,
-    logger: log,
-  });
+  for (const q of watched) openQueue(q);
+  const counters = new QueueEventCounters({ connection, queues: watched, registry, logger: log });
 
-  const readQueue = async (name: string): Promise<QueueSnapshot> => {
-    const queue = queues.get(name) ?? openQueue(name);
+  const readQueue = async (q: WatchedQueue): Promise<QueueSnapshot> => {
+    const queue = queues.get(idOf(q)) ?? openQueue(q);
     try {
       return await readQueueSnapshot(queue, now());
     } catch (err) {
       // A Queue whose initialisation failed (Redis dropped mid-handshake) stays broken: replace it.
       if (!(err instanceof CollectTimeout)) {
-        queues.delete(name);
+        queues.delete(idOf(q));
         queue.close().catch(() => {});
       }
       throw err;
@@ -134,7 +157,7 @@ export function createQueueMetrics(options: QueueMetricsOptions): QueueMetrics {
       const snapshot = await withTimeout(async (signal) => {
         await connectionReady(connection, signal);
         await connection.ping();
-        return { redisUp: true, queues: await Promise.all(options.queues.map(readQueue)) };
+        return { redisUp: true, queues: mergeShards(await Promise.all(watched.map(readQueue))) };
       }, timeoutMs);
       if (!redisUp) log?.info('redis reachable: queue metrics available');
       redisUp = true;

@@ -21,7 +21,10 @@ afterAll(async () => {
 });
 
 async function webhookDeliveries(jobId: string) {
-  const queue = new Queue(WEBHOOK_QUEUE_NAME, { connection: stack.redis, prefix: stack.config.redisPrefix });
+  const queue = new Queue(WEBHOOK_QUEUE_NAME, {
+    connection: stack.redis,
+    prefix: stack.store.keys.webhookQueuePrefix(),
+  });
   try {
     const jobs = await queue.getJobs(['wait', 'delayed', 'prioritized', 'active', 'completed', 'failed']);
     return jobs.filter((j) => j.data.jobId === jobId).map((j) => j.data as { event: string; body: string });

@@ -1,6 +1,14 @@
 import type { StorageTargetDeps } from '@mediaferry/aliyun';
 import type { Config } from '@mediaferry/config';
-import { JobEventBus, JobStore, QUEUE_NAMES, type Unsubscribe, type UploadJobData } from '@mediaferry/queue';
+import {
+  JobEventBus,
+  JobStore,
+  QUEUE_NAMES,
+  type RedisClient,
+  StoreKeys,
+  type Unsubscribe,
+  type UploadJobData,
+} from '@mediaferry/queue';
 import type { SourcePolicy } from '@mediaferry/sources';
 import type { Logger, WorkerMetrics } from '@mediaferry/telemetry';
 import { type MemoryBudget, RedisCheckpointStore } from '@mediaferry/uploader';
@@ -16,11 +24,12 @@ export interface UploadWorkerDeps {
   config: Pick<
     Config,
     'redisPrefix' | 'webhookSecrets' | 'urlAllowPrivate' | 'maxUrlBytes' | 'worker' | 'upload'
-  >;
+  > &
+    Partial<Pick<Config, 'queueShards'>>;
   /** A `createRedis(url, {role: 'worker'})` connection (BullMQ duplicates it for its blocking reads). */
-  redis: Redis;
+  redis: RedisClient;
   /** A `createRedis(url, {role: 'subscriber'})` connection for cancel broadcasts; closed by `close()`. */
-  subscriber: Redis;
+  subscriber: RedisClient;
   logger: Logger;
   metrics: WorkerMetrics;
   sourcePolicy: SourcePolicy;
@@ -39,17 +48,35 @@ function resolve(deps: UploadWorkerDeps): ResolvedWorkerOptions {
     shutdownGraceMs: o.shutdownGraceMs ?? deps.config.worker.shutdownGraceMs,
     progressIntervalMs: o.progressIntervalMs ?? 1000,
     runWebhookWorker: o.runWebhookWorker ?? true,
-    checkpointPrefix: o.checkpointPrefix ?? `${deps.config.redisPrefix}:checkpoint:`,
+    checkpointPrefix: o.checkpointPrefix ?? new StoreKeys(deps.config.redisPrefix).checkpointPrefix(),
   };
 }
 
 /**
- * One worker process's job machinery: a BullMQ worker on the uploads queue running the upload
+ * This process's `concurrency` split over the queue shards it consumes: as even as possible, at
+ * least one each, the remainder starting at a random shard so that a fleet of workers gives every
+ * shard about the same share. So a process runs at most max(concurrency, shards) jobs at once.
+ */
+export function shardConcurrency(
+  concurrency: number,
+  shards: number,
+  start = Math.floor(Math.random() * shards),
+): number[] {
+  const base = Math.floor(concurrency / shards);
+  const extra = concurrency % shards;
+  return Array.from({ length: shards }, (_, i) =>
+    Math.max(1, base + ((i - start + shards) % shards < extra ? 1 : 0)),
+  );
+}
+
+/**
+ * One worker process's job machinery: a BullMQ worker on each upload queue shard running the upload
  * engine, the cancel listener, the webhook sender and deliverer. Any number of these share one Redis.
  * Signals are handled by `main.ts`, which calls `close()` on SIGTERM.
  */
 export class UploadWorker {
-  readonly worker: Worker<UploadJobData, UploadOutcome, string>;
+  /** One BullMQ worker per upload queue shard. */
+  readonly workers: readonly Worker<UploadJobData, UploadOutcome, string>[];
   readonly store: JobStore;
   readonly running = new RunningJobs();
   readonly options: ResolvedWorkerOptions;
@@ -71,7 +98,11 @@ export class UploadWorker {
     deps.metrics.watchBuffers(() => this.memory);
     this.store = new JobStore(redis, { prefix });
     this.#events = new JobEventBus(deps.subscriber, this.store.keys, logger);
-    this.#webhooks = new WebhookDispatcher({ connection: redis, prefix, logger });
+    this.#webhooks = new WebhookDispatcher({
+      connection: redis,
+      prefix: this.store.keys.webhookQueuePrefix(),
+      logger,
+    });
     const processor = new UploadProcessor({
       store: this.store,
       checkpoints: new RedisCheckpointStore({ redis, prefix: this.options.checkpointPrefix }),
@@ -84,29 +115,37 @@ export class UploadWorker {
       upload: { ...config.upload, maxSourceBytes: config.maxUrlBytes, memory: this.memory },
       progressIntervalMs: this.options.progressIntervalMs,
     });
-    this.worker = new Worker<UploadJobData, UploadOutcome, string>(QUEUE_NAMES.uploads, processor.process, {
-      connection: redis,
-      prefix,
-      autorun: false,
-      concurrency: this.options.concurrency,
-      lockDuration: this.options.lockDurationMs,
-      stalledInterval: this.options.stalledIntervalMs,
-      maxStalledCount: this.options.maxStalledCount,
-    });
-    this.worker.on('error', (err) => logger.warn({ err }, 'upload worker error'));
-    this.worker.on('stalled', (jobId) =>
-      logger.warn({ jobId }, 'job stalled (its worker died?); back in the queue'),
-    );
-    // A lock we could not renew may already be another worker's: stop before touching anything.
-    this.worker.on('lockRenewalFailed', (jobIds: string[]) => {
-      for (const id of jobIds) this.running.stop(id, 'lock-lost');
-    });
-    // A job BullMQ failed for good (e.g. stalled too often) must not leave its record running.
-    this.worker.on('failed', (job, err) => {
-      if (!job?.finishedOn) return; // will be retried
-      processor.settleFailed(job, err).catch((e: unknown) => {
-        logger.warn({ err: e, jobId: job.id }, 'could not settle the record of a failed job');
+    const shards = config.queueShards ?? 1;
+    this.workers = shardConcurrency(this.options.concurrency, shards).map((concurrency, shard) => {
+      const worker = new Worker<UploadJobData, UploadOutcome, string>(
+        QUEUE_NAMES.uploads,
+        processor.process,
+        {
+          connection: redis,
+          prefix: this.store.keys.uploadQueuePrefix(shard),
+          autorun: false,
+          concurrency,
+          lockDuration: this.options.lockDurationMs,
+          stalledInterval: this.options.stalledIntervalMs,
+          maxStalledCount: this.options.maxStalledCount,
+        },
+      );
+      worker.on('error', (err) => logger.warn({ err, shard }, 'upload worker error'));
+      worker.on('stalled', (jobId) =>
+        logger.warn({ jobId, shard }, 'job stalled (its worker died?); back in the queue'),
+      );
+      // A lock we could not renew may already be another worker's: stop before touching anything.
+      worker.on('lockRenewalFailed', (jobIds: string[]) => {
+        for (const id of jobIds) this.running.stop(id, 'lock-lost');
       });
+      // A job BullMQ failed for good (e.g. stalled too often) must not leave its record running.
+      worker.on('failed', (job, err) => {
+        if (!job?.finishedOn) return; // will be retried
+        processor.settleFailed(job, err).catch((e: unknown) => {
+          logger.warn({ err: e, jobId: job.id }, 'could not settle the record of a failed job');
+        });
+      });
+      return worker;
     });
   }
 
@@ -118,14 +157,16 @@ export class UploadWorker {
     if (this.options.runWebhookWorker) {
       this.#webhookWorker = startWebhookWorker({
         connection: this.#deps.redis,
-        prefix: this.#deps.config.redisPrefix,
+        prefix: this.store.keys.webhookQueuePrefix(),
         secrets: this.#deps.config.webhookSecrets,
         urlPolicy: { allowPrivate: this.#deps.config.urlAllowPrivate },
         logger: this.#deps.logger,
       });
     }
-    void this.worker.run().catch((err) => this.#deps.logger.error({ err }, 'upload worker stopped'));
-    await this.worker.waitUntilReady();
+    for (const worker of this.workers) {
+      void worker.run().catch((err) => this.#deps.logger.error({ err }, 'upload worker stopped'));
+    }
+    await Promise.all(this.workers.map((worker) => worker.waitUntilReady()));
   }
 
   get closing(): boolean {
@@ -141,7 +182,7 @@ export class UploadWorker {
     this.#closing ??= (async () => {
       const log = this.#deps.logger;
       log.info({ running: this.running.size }, 'worker shutting down');
-      const closingUploads = this.worker.close();
+      const closingUploads = Promise.all(this.workers.map((worker) => worker.close()));
       this.running.stopAll('shutdown');
       const closingWebhooks = this.#webhookWorker?.close() ?? Promise.resolve();
       let timer: NodeJS.Timeout | undefined;

@@ -22,8 +22,8 @@ async function main(): Promise<void> {
     shutdown: () => stop(),
     graceMs: config.worker.shutdownGraceMs + 2000,
   });
-  const redis = createRedis(config.redisUrl, { role: 'worker', logger, connectionName: 'mediaferry-worker' });
-  const subscriber = createRedis(config.redisUrl, {
+  const redis = createRedis(config.redis, { role: 'worker', logger, connectionName: 'mediaferry-worker' });
+  const subscriber = createRedis(config.redis, {
     role: 'subscriber',
     logger,
     connectionName: 'mediaferry-worker-sub',

@@ -56,7 +56,7 @@ describe('a worker killed with SIGKILL', () => {
     const connection = createRedis(stack.config.redisUrl, { role: 'worker' });
     const dying = new Worker(QUEUE_NAMES.uploads, null, {
       connection,
-      prefix: stack.config.redisPrefix,
+      prefix: stack.queue.queueOf(record.id).opts.prefix,
       lockDuration: 300,
       autorun: false,
     });

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { sortableId } from '@mediaferry/core';
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '@mediaferry/queue';
 import { createScript, dropScript, leaseScript, transitionScript } from './client-upload.scripts.js';
 import {
   type ClientUploadRecord,

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '@mediaferry/queue';
 import { CLIENT_UPLOAD_STATUSES, type ClientUploadStatus } from './client-upload-record.js';
 import { ClientUploadKeys } from './keys.js';
 

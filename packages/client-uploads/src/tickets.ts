@@ -1,5 +1,5 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '@mediaferry/queue';
 import { z } from 'zod';
 import { ClientUploadError } from './errors.js';
 import type { ClientUploadKeys } from './keys.js';

@@ -103,4 +103,43 @@ describe('loadConfig', () => {
   it('refuses malformed token lists', () => {
     expect(() => loadConfig({ MEDIAFERRY_API_TOKENS: 'no-colon' })).toThrow(/MEDIAFERRY_API_TOKENS/);
   });
+
+  it('reads a standalone, cluster or sentinel Redis and the queue shards', () => {
+    const plain = loadConfig({});
+    expect(plain.redis).toMatchObject({ mode: 'standalone', url: 'redis://127.0.0.1:6379', nodes: [] });
+    expect(plain.redis.tls).toBeUndefined();
+    expect(plain.queueShards).toBe(1);
+    expect(loadConfig({ REDIS_URL: 'rediss://r.example:6380' }).redis.tls).toEqual({
+      caFile: undefined,
+      servername: undefined,
+      rejectUnauthorized: true,
+    });
+    const cluster = loadConfig({
+      REDIS_CLUSTER_NODES: '10.0.0.1:7000, r-2.example:7001,[::1]:7002',
+      REDIS_PASSWORD: 'pw',
+      REDIS_TLS: 'true',
+      REDIS_TLS_REJECT_UNAUTHORIZED: 'false',
+      MEDIAFERRY_QUEUE_SHARDS: '3',
+    });
+    expect(cluster.redis).toMatchObject({
+      mode: 'cluster',
+      password: 'pw',
+      nodes: [
+        { host: '10.0.0.1', port: 7000 },
+        { host: 'r-2.example', port: 7001 },
+        { host: '::1', port: 7002 },
+      ],
+      tls: { rejectUnauthorized: false },
+    });
+    expect(cluster.queueShards).toBe(3);
+    const sentinel = loadConfig({ REDIS_SENTINELS: '127.0.0.1:26379', REDIS_SENTINEL_MASTER: 'mymaster' });
+    expect(sentinel.redis).toMatchObject({ mode: 'sentinel', sentinelMaster: 'mymaster' });
+    expect(() => loadConfig({ REDIS_SENTINELS: '127.0.0.1:26379' })).toThrow(/REDIS_SENTINEL_MASTER/);
+    expect(() =>
+      loadConfig({ REDIS_CLUSTER_NODES: 'a:1', REDIS_SENTINELS: 'b:2', REDIS_SENTINEL_MASTER: 'm' }),
+    ).toThrow(/REDIS_CLUSTER_NODES/);
+    expect(() => loadConfig({ REDIS_CLUSTER_NODES: 'no-port' })).toThrow(/REDIS_CLUSTER_NODES/);
+    expect(() => loadConfig({ REDIS_CLUSTER_NODES: 'h:70000' })).toThrow(/REDIS_CLUSTER_NODES/);
+    expect(() => loadConfig({ MEDIAFERRY_QUEUE_SHARDS: '0' })).toThrow(/MEDIAFERRY_QUEUE_SHARDS/);
+  });
 });

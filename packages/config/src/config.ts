@@ -91,6 +91,28 @@ export const clientUploadPolicySchema = z.strictObject({
   requestsPerMinute: z.number().int().min(1).default(120),
 });
 
+/** `host:port,host:port` (IPv6 as `[::1]:port`) → [{host, port}]. */
+const hostPorts = z.string().transform((raw, ctx) => {
+  const out: { host: string; port: number }[] = [];
+  for (const entry of raw
+    .split(',')
+    .map((e) => e.trim())
+    .filter(Boolean)) {
+    const m = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(entry);
+    const portNumber = Number(m?.[3]);
+    if (!m || portNumber < 1 || portNumber > 65535) {
+      ctx.addIssue({ code: 'custom', message: `"${entry}" is not host:port` });
+      return z.NEVER;
+    }
+    out.push({ host: (m[1] ?? m[2]) as string, port: portNumber });
+  }
+  if (out.length === 0) {
+    ctx.addIssue({ code: 'custom', message: 'expected host:port pairs separated by commas' });
+    return z.NEVER;
+  }
+  return out;
+});
+
 /** CONTRACT §4 plus a few operational knobs; every default is documented in the README. */
 const envSchema = z.object({
   REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
@@ -100,6 +122,22 @@ const envSchema = z.object({
     .regex(/^[A-Za-z0-9_:-]{1,32}$/)
     .default('mediaferry'),
   MEDIAFERRY_API_TOKENS: servicePairs.optional(),
+  /** Redis Cluster seed nodes; when set, REDIS_URL is ignored (see RedisConnectionConfig). */
+  REDIS_CLUSTER_NODES: hostPorts.optional(),
+  /** Sentinels watching the master named REDIS_SENTINEL_MASTER; when set, REDIS_URL's host is ignored. */
+  REDIS_SENTINELS: hostPorts.optional(),
+  REDIS_SENTINEL_MASTER: z.string().min(1).optional(),
+  REDIS_USERNAME: z.string().min(1).optional(),
+  REDIS_PASSWORD: z.string().min(1).optional(),
+  REDIS_SENTINEL_USERNAME: z.string().min(1).optional(),
+  REDIS_SENTINEL_PASSWORD: z.string().min(1).optional(),
+  /** TLS towards cluster nodes / the Sentinel-chosen master (a `rediss://` REDIS_URL turns it on too). */
+  REDIS_TLS: bool.default(false),
+  REDIS_TLS_CA_FILE: z.string().min(1).optional(),
+  REDIS_TLS_SERVERNAME: z.string().min(1).optional(),
+  REDIS_TLS_REJECT_UNAUTHORIZED: bool.default(true),
+  /** BullMQ upload queues that jobs spread over (each on its own cluster slot). */
+  MEDIAFERRY_QUEUE_SHARDS: int(1, 32).default(1),
   MEDIAFERRY_WEBHOOK_SECRETS: servicePairs.optional(),
   MEDIAFERRY_FILE_ROOTS: roots.default([]),
   MEDIAFERRY_URL_ALLOW_PRIVATE: bool.default(false),
@@ -175,9 +213,62 @@ type Env = z.output<typeof envSchema>;
 export type ClientUploadPolicyInput = z.input<typeof clientUploadPolicySchema>;
 export type ClientUploadPolicy = z.output<typeof clientUploadPolicySchema>;
 
+/**
+ * Where Redis is and how to talk to it; `createRedis` of @mediaferry/queue takes this as it is.
+ * - `standalone`: `url` (`redis://` or `rediss://`, user, password and db in it as ioredis reads them);
+ * - `cluster`: `nodes` are seed nodes of a Redis Cluster (the rest is discovered);
+ * - `sentinel`: `nodes` are sentinels, `sentinelMaster` the master group they watch.
+ * `username`/`password` (REDIS_USERNAME/REDIS_PASSWORD) win over the URL's; `tls` is set for
+ * `rediss://` or REDIS_TLS=true.
+ */
+export interface RedisConnectionConfig {
+  mode: 'standalone' | 'cluster' | 'sentinel';
+  url: string;
+  nodes: readonly { host: string; port: number }[];
+  sentinelMaster: string | undefined;
+  username: string | undefined;
+  password: string | undefined;
+  sentinelUsername: string | undefined;
+  sentinelPassword: string | undefined;
+  tls:
+    | { caFile: string | undefined; servername: string | undefined; rejectUnauthorized: boolean }
+    | undefined;
+}
+
+function redisConnection(e: Env): RedisConnectionConfig {
+  const bad = (message: string) => new ConfigError(`Invalid configuration:\n  ${message}`);
+  if (e.REDIS_CLUSTER_NODES && e.REDIS_SENTINELS)
+    throw bad('REDIS_CLUSTER_NODES and REDIS_SENTINELS: set one of them, not both');
+  if (e.REDIS_SENTINELS && !e.REDIS_SENTINEL_MASTER)
+    throw bad('REDIS_SENTINEL_MASTER: required with REDIS_SENTINELS (the master group name)');
+  const mode = e.REDIS_CLUSTER_NODES ? 'cluster' : e.REDIS_SENTINELS ? 'sentinel' : 'standalone';
+  const tlsOn = e.REDIS_TLS || e.REDIS_URL.startsWith('rediss:');
+  return {
+    mode,
+    url: e.REDIS_URL,
+    nodes: e.REDIS_CLUSTER_NODES ?? e.REDIS_SENTINELS ?? [],
+    sentinelMaster: mode === 'sentinel' ? e.REDIS_SENTINEL_MASTER : undefined,
+    username: e.REDIS_USERNAME,
+    password: e.REDIS_PASSWORD,
+    sentinelUsername: e.REDIS_SENTINEL_USERNAME,
+    sentinelPassword: e.REDIS_SENTINEL_PASSWORD,
+    tls: tlsOn
+      ? {
+          caFile: e.REDIS_TLS_CA_FILE,
+          servername: e.REDIS_TLS_SERVERNAME,
+          rejectUnauthorized: e.REDIS_TLS_REJECT_UNAUTHORIZED,
+        }
+      : undefined,
+  };
+}
+
 export interface Config {
   redisUrl: string;
   redisPrefix: string;
+  /** The Redis deployment (standalone, cluster or sentinel); pass it to `createRedis`. */
+  redis: RedisConnectionConfig;
+  /** Upload queue shards (MEDIAFERRY_QUEUE_SHARDS). */
+  queueShards: number;
   /** token → service */
   apiTokens: ReadonlyMap<string, string>;
   /** service → webhook secret */
@@ -250,6 +341,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   const config: Config = {
     redisUrl: e.REDIS_URL,
     redisPrefix: e.MEDIAFERRY_REDIS_PREFIX,
+    redis: redisConnection(e),
+    queueShards: e.MEDIAFERRY_QUEUE_SHARDS,
     apiTokens,
     webhookSecrets: e.MEDIAFERRY_WEBHOOK_SECRETS ?? new Map(),
     fileRoots: e.MEDIAFERRY_FILE_ROOTS,

@@ -5,6 +5,7 @@ export {
   clientUploadPolicySchema,
   loadConfig,
   loadConfigOrExit,
+  type RedisConnectionConfig,
 } from './config.js';
 export {
   EMULATOR_DEFAULT_ACCESS_KEY,

@@ -33,8 +33,34 @@ export function sortableId(now: number = Date.now()): string {
   return base32(bytes).slice(0, 26);
 }
 
-export function newJobId(now?: number): string {
-  return `job_${sortableId(now)}`;
+/**
+ * Partitions job ids fall into (see `jobIdPartition`); job records of one partition share a Redis
+ * Cluster hash slot, different partitions spread over the cluster. Part of the key layout: never change.
+ */
+export const JOB_ID_PARTITIONS = 32;
+
+/** Index in the id of the partition character: the first base32 digit made of random bits only. */
+const PARTITION_CHAR = 'job_'.length + 10;
+
+/**
+ * A new job id. `partition` (0 … JOB_ID_PARTITIONS-1) fixes the id's partition character; without it
+ * the character stays random, like every other random digit.
+ */
+export function newJobId(now?: number, partition?: number): string {
+  const id = `job_${sortableId(now)}`;
+  if (partition === undefined) return id;
+  const digit = ALPHABET[partition];
+  if (digit === undefined || !Number.isInteger(partition))
+    throw new RangeError(`bad job partition ${partition}`);
+  return id.slice(0, PARTITION_CHAR) + digit + id.slice(PARTITION_CHAR + 1);
+}
+
+/**
+ * The partition of a job id: its first all-random digit, so ids made before partitions existed
+ * have one too. Any string gets a stable answer (0 when the digit is missing or not base32).
+ */
+export function jobIdPartition(id: string): number {
+  return Math.max(0, ALPHABET.indexOf(id.charAt(PARTITION_CHAR)));
 }
 
 export const JOB_ID_PATTERN = /^job_[0-9a-hjkmnp-tv-z]{26}$/;

@@ -25,19 +25,21 @@ export {
   createRedis,
   pingRedis,
   type QueueLogger,
+  type RedisClient,
   type RedisRole,
   reconnectDelay,
   waitForRedisReady,
 } from './redis-connection.js';
-export { DEFAULT_REDIS_PREFIX, StoreKeys } from './store-keys.js';
+export { type RedisTarget, targetOptions } from './redis-target.js';
+export { DEFAULT_REDIS_PREFIX, QUEUE_NAMES, StoreKeys, uploadShardOf } from './store-keys.js';
 export {
   type CreateUploadQueueOptions,
   createUploadQueue,
   enqueueUploads,
-  QUEUE_NAMES,
   UPLOAD_JOB_NAME,
   type UploadJobData,
   type UploadJobOptionsInput,
+  UploadQueues,
   uploadJobAddOptions,
   uploadJobOptions,
 } from './upload-queue.js';

@@ -1,6 +1,5 @@
 import type { JobProgress, JobStatus } from '@mediaferry/core';
-import type { Redis } from 'ioredis';
-import type { QueueLogger } from './redis-connection.js';
+import type { QueueLogger, RedisClient } from './redis-connection.js';
 import type { StoreKeys } from './store-keys.js';
 
 /** What travels on a job's event channel. A `status` event means "re-read the record". */
@@ -28,7 +27,7 @@ export class JobEventBus {
   private closing: Promise<void> | undefined;
 
   constructor(
-    private readonly subscriber: Redis,
+    private readonly subscriber: RedisClient,
     private readonly keys: StoreKeys,
     private readonly logger?: QueueLogger,
   ) {

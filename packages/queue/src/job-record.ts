@@ -9,7 +9,7 @@ import {
 } from '@mediaferry/core';
 
 /**
- * What API and workers share about one job, stored as a Redis hash at `<prefix>:job:<id>`.
+ * What API and workers share about one job, stored as a Redis hash at `StoreKeys.job(id)`.
  * It holds the spec without a URL source's request headers (they may carry tokens): those live in
  * the job's secret key, which only the worker reads (`JobStore.sourceForRun`). `toJobView()` is the
  * only way out to callers.

@@ -2,9 +2,10 @@ import { LuaScript } from './lua-script.js';
 
 /*
  * The job store's atomic steps. Each runs as one Lua script, so concurrent API replicas and workers
- * never see a half-done change. The scripts touch the per-service index keys and the idempotency
- * key named inside the record (derived, not passed in KEYS): fine on a standalone or replicated
- * Redis, which is what BullMQ needs anyway; a Redis Cluster would need hash tags.
+ * never see a half-done change. The scripts also touch the per-service index keys and the
+ * idempotency key named inside the record (derived, not passed in KEYS): all of them carry the job's
+ * partition hash tag (see StoreKeys), so each script stays in one Redis Cluster slot. The
+ * cluster test (`key-slots.cluster.test.ts`) checks every key each script touches.
  */
 
 /**
@@ -12,7 +13,8 @@ import { LuaScript } from './lua-script.js';
  * (a URL source's request headers) go to their own key, never into the record.
  * KEYS[1] job record, KEYS[2] idempotency key (KEYS[1] again when there is none), KEYS[3] job secret
  * ARGV: 1 id, 2 service, 3 spec JSON (without secrets), 4 spec hash, 5 progress JSON, 6 now ms,
- *       7 has key '1'|'0', 8 job key prefix, 9 index key prefix, 10 secret JSON ('' none)
+ *       7 has key '1'|'0', 8 job key prefix, 9 index key prefix (both of the job's partition),
+ *       10 secret JSON ('' none)
  * → {1, id, hash} created | {0, existingId, existingHash} an earlier job holds the key
  */
 export const createJobScript = new LuaScript(

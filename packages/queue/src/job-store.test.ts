@@ -1,7 +1,7 @@
-import type { Redis } from 'ioredis';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { JobStore } from './job-store.js';
 import { createJobScript } from './job-store.scripts.js';
+import type { RedisClient } from './redis-connection.js';
 import { makeSpec, useRedis } from './test-support/fixtures.js';
 
 const redisFixture = useRedis();
@@ -17,7 +17,7 @@ const result = {
 };
 
 describe('JobStore', () => {
-  let redis: Redis;
+  let redis: RedisClient;
   let store: JobStore;
 
   beforeEach(async () => {
@@ -253,7 +253,9 @@ describe('JobStore', () => {
     expect(canceled.records.map((r) => r.id)).toEqual([first]);
     const rest = await store.list('svc-list', { status: 'canceled', limit: 5, cursor: canceled.nextCursor });
     expect(rest).toEqual({ records: [expect.objectContaining({ id: third })], nextCursor: null });
-    expect(await redis.zscore(store.keys.index('svc-list', 'canceled'), second)).toBeNull();
+    expect(
+      await redis.zscore(store.keys.index(store.keys.jobBase(second), 'svc-list', 'canceled'), second),
+    ).toBeNull();
     expect((await store.list('svc-list', { status: 'queued', limit: 100 })).records).toHaveLength(22);
   });
 });

@@ -7,7 +7,6 @@ import {
   newJobId,
   type SourceSpec,
 } from '@mediaferry/core';
-import type { Redis } from 'ioredis';
 import type { JobEvent } from './job-events.js';
 import {
   decodeJobRecord,
@@ -17,6 +16,7 @@ import {
   pairsToHash,
 } from './job-record.js';
 import { createJobScript, transitionJobScript } from './job-store.scripts.js';
+import type { RedisClient } from './redis-connection.js';
 import { DEFAULT_REDIS_PREFIX, StoreKeys } from './store-keys.js';
 
 export interface JobStoreOptions {
@@ -107,7 +107,7 @@ export class JobStore {
   private readonly now: () => number;
 
   constructor(
-    readonly redis: Redis,
+    readonly redis: RedisClient,
     options: JobStoreOptions = {},
   ) {
     this.keys = new StoreKeys(options.prefix ?? DEFAULT_REDIS_PREFIX);
@@ -135,8 +135,11 @@ export class JobStore {
     const now = this.now();
     const prepared = inputs.map((input) => {
       const { stored, secret } = splitSecret(input.spec);
+      const key = input.spec.idempotencyKey;
+      // A keyed job's id is of its key's partition: the script checks the key and writes the record in one slot.
+      const partition = key ? this.keys.idempotencyPartition(input.service, key) : undefined;
       const record: JobRecord = {
-        id: newJobId(now),
+        id: newJobId(now, partition),
         service: input.service,
         status: 'queued',
         spec: stored,
@@ -151,8 +154,8 @@ export class JobStore {
         finishedAt: null,
         updatedAt: now,
       };
-      const key = input.spec.idempotencyKey;
       const jobKey = this.keys.job(record.id);
+      const base = this.keys.jobBase(record.id);
       const keys = [
         jobKey,
         key ? this.keys.idempotency(input.service, key) : jobKey,
@@ -166,8 +169,8 @@ export class JobStore {
         JSON.stringify(record.progress),
         String(now),
         key ? '1' : '0',
-        this.keys.jobPrefix,
-        this.keys.indexPrefix,
+        `${base}job:`,
+        `${base}jobs:`,
         secret,
       ];
       return { record, keys, args };
@@ -212,23 +215,36 @@ export class JobStore {
     return record && record.service === service ? record : null;
   }
 
-  /** A service's jobs, newest first, optionally of one status, paged by an opaque cursor. */
+  /**
+   * A service's jobs, newest first, optionally of one status, paged by an opaque cursor. Ids sort by
+   * creation time, so the page is the newest ids over every partition's index, merged.
+   */
   async list(service: string, options: ListJobsOptions = {}): Promise<JobPage> {
     const limit = Math.max(1, Math.min(options.limit ?? 20, 1000));
-    const index = this.keys.index(service, options.status);
+    const bases = this.keys.allPartitionBases();
     const records: JobRecord[] = [];
     let max = options.cursor ? `(${options.cursor}` : '+';
     for (;;) {
-      const ids = await this.redis.zrevrangebylex(index, max, '-', 'LIMIT', 0, limit + 1 - records.length);
+      const want = limit + 1 - records.length;
+      // One command per partition (different slots on a cluster; auto-pipelined where enabled).
+      const found = await Promise.all(
+        bases.map((base) =>
+          this.redis.zrevrangebylex(
+            this.keys.index(base, service, options.status),
+            max,
+            '-',
+            'LIMIT',
+            0,
+            want,
+          ),
+        ),
+      );
+      const ids = found.flat().sort().reverse().slice(0, want);
       if (ids.length === 0) return { records, nextCursor: null };
-      const pipeline = this.redis.pipeline();
-      for (const id of ids) pipeline.hgetall(this.keys.job(id));
-      const replies = (await pipeline.exec()) ?? [];
+      const hashes = await Promise.all(ids.map((id) => this.redis.hgetall(this.keys.job(id))));
       const stale: string[] = [];
       for (const [i, id] of ids.entries()) {
-        const [err, hash] = replies[i] ?? [null, {}];
-        if (err) throw err;
-        const record = decodeJobRecord(hash as Record<string, string>);
+        const record = decodeJobRecord(hashes[i] ?? {});
         // An expired record leaves its index entries behind; drop them on the way.
         if (!record) stale.push(id);
         else if (!options.status || record.status === options.status) records.push(record);
@@ -237,7 +253,11 @@ export class JobStore {
           return { records, nextCursor: records[limit - 1]?.id ?? null };
         }
       }
-      if (stale.length > 0) await this.redis.zrem(index, ...stale);
+      await Promise.all(
+        stale.map((id) =>
+          this.redis.zrem(this.keys.index(this.keys.jobBase(id), service, options.status), id),
+        ),
+      );
       max = `(${ids[ids.length - 1]}`;
     }
   }
@@ -353,7 +373,7 @@ export class JobStore {
       spec.from.join(','),
       to,
       String(this.now()),
-      this.keys.indexPrefix,
+      `${this.keys.jobBase(id)}jobs:`,
       terminal ? String(this.finishedTtlSeconds) : '0',
       this.keys.events(id),
       spec.event ? JSON.stringify(spec.event) : '',

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { ChainableCommander, Redis } from 'ioredis';
+import type { ChainableCommander } from 'ioredis';
+import type { RedisClient } from './redis-connection.js';
 
 /** One call of a script in `runMany`. */
 export interface LuaScriptCall {
@@ -30,7 +31,11 @@ export class LuaScript {
     this.sha = createHash('sha1').update(source).digest('hex');
   }
 
-  async run(redis: Redis, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
+  async run(
+    redis: RedisClient,
+    keys: readonly string[],
+    args: readonly (string | number)[],
+  ): Promise<unknown> {
     this.check(keys);
     try {
       return await redis.evalsha(this.sha, this.numberOfKeys, ...keys, ...args);
@@ -45,17 +50,21 @@ export class LuaScript {
    * with NOSCRIPT did not run, so they are sent again with EVAL (a second round trip, only after a
    * script cache flush). Other errors are returned in their slot, not thrown.
    */
-  async runMany(redis: Redis, calls: readonly LuaScriptCall[]): Promise<LuaScriptReply[]> {
+  async runMany(redis: RedisClient, calls: readonly LuaScriptCall[]): Promise<LuaScriptReply[]> {
     if (calls.length === 0) return [];
-    if (calls.length === 1) {
-      // A pipeline object costs more than the call (ioredis copies every script defined on the
-      // connection into it, and BullMQ defines dozens); one call goes alone (auto-pipelined, if on).
-      const call = calls[0] as LuaScriptCall;
-      try {
-        return [[null, await this.run(redis, call.keys, call.args)]];
-      } catch (err) {
-        return [[err instanceof Error ? err : new Error(String(err)), null]];
-      }
+    if (calls.length === 1 || redis.isCluster) {
+      // A pipeline object costs more than one call (ioredis copies every script defined on the
+      // connection into it, and BullMQ defines dozens), and on a cluster one pipeline cannot carry
+      // calls to different slots: each call goes alone (auto-pipelining, where on, batches them).
+      return await Promise.all(
+        calls.map(async (call): Promise<LuaScriptReply> => {
+          try {
+            return [null, await this.run(redis, call.keys, call.args)];
+          } catch (err) {
+            return [err instanceof Error ? err : new Error(String(err)), null];
+          }
+        }),
+      );
     }
     const pipeline = redis.pipeline();
     for (const call of calls) this.queue(pipeline, call.keys, call.args);
@@ -73,7 +82,7 @@ export class LuaScript {
   }
 
   /** Makes sure the server knows the script (for pipelines built by hand with `queue`). */
-  async load(redis: Redis): Promise<void> {
+  async load(redis: RedisClient): Promise<void> {
     await redis.script('LOAD', this.source);
   }
 

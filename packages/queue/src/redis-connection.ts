@@ -1,4 +1,8 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, type ClusterOptions, Redis, type RedisOptions } from 'ioredis';
+import { type RedisTarget, targetOptions } from './redis-target.js';
+
+/** A connection `createRedis` made: one Redis (standalone or through Sentinel) or a Redis Cluster. */
+export type RedisClient = Redis | Cluster;
 
 /** Anything with pino's `warn`/`error` shape; the queue package never depends on a logger library. */
 export interface QueueLogger {
@@ -50,28 +54,51 @@ export function reconnectDelay(times: number, maxMs = 5000): number {
   return Math.round(base * (0.8 + Math.random() * 0.4));
 }
 
-/** The ONE place a Redis connection is made; every package and app calls this. */
-export function createRedis(url: string, options: CreateRedisOptions = {}): Redis {
+/**
+ * The ONE place a Redis connection is made; every package and app calls this. `target` is a URL
+ * (`redis://…`, `rediss://…`) or the config's `redis` (standalone, Sentinel or Cluster, with TLS and
+ * credentials): a Cluster target gives an ioredis `Cluster`, the others a `Redis`.
+ */
+export function createRedis(target: string | RedisTarget, options: CreateRedisOptions = {}): RedisClient {
   const role = options.role ?? 'client';
   const maxDelay = options.maxReconnectDelayMs ?? 5000;
-  const roleOptions: RedisOptions =
-    role === 'client'
-      ? {
-          maxRetriesPerRequest: 1,
-          enableOfflineQueue: false,
-          commandTimeout: options.commandTimeoutMs ?? 5000,
-        }
-      : { maxRetriesPerRequest: null, enableOfflineQueue: true };
-  const redis = new Redis(url, {
-    ...roleOptions,
+  const clientRole = role === 'client';
+  const perNode: RedisOptions = {
+    maxRetriesPerRequest: clientRole ? 1 : null,
+    ...(clientRole ? { commandTimeout: options.commandTimeoutMs ?? 5000 } : {}),
     connectionName: options.connectionName ?? `mediaferry-${role}`,
-    lazyConnect: options.lazyConnect ?? false,
     connectTimeout: 5000,
-    enableAutoPipelining: options.autoPipelining ?? false,
-    retryStrategy: (times) => reconnectDelay(times, maxDelay),
     // A failover leaves clients on a replica: reconnect on READONLY.
     reconnectOnError: (err) => err.message.startsWith('READONLY'),
-  });
+  };
+  const resolved = targetOptions(typeof target === 'string' ? { mode: 'standalone', url: target } : target);
+  let redis: RedisClient;
+  if (resolved.cluster) {
+    const clusterOptions: ClusterOptions = {
+      // The client role fails fast while a slot has no master (503) instead of queueing requests.
+      enableOfflineQueue: !clientRole,
+      lazyConnect: options.lazyConnect ?? false,
+      enableAutoPipelining: options.autoPipelining ?? false,
+      clusterRetryStrategy: (times) => reconnectDelay(times, maxDelay),
+      // A master's replica needs a few seconds (cluster-node-timeout) to take over: keep retrying.
+      retryDelayOnClusterDown: 200,
+      retryDelayOnFailover: 200,
+      retryDelayOnTryAgain: 200,
+      slotsRefreshTimeout: 2000,
+      redisOptions: { ...perNode, ...resolved.redisOptions },
+    };
+    redis = new Cluster(resolved.cluster, clusterOptions);
+  } else {
+    redis = new Redis({
+      ...perNode,
+      ...resolved.redisOptions,
+      enableOfflineQueue: !clientRole,
+      lazyConnect: options.lazyConnect ?? false,
+      enableAutoPipelining: options.autoPipelining ?? false,
+      retryStrategy: (times) => reconnectDelay(times, maxDelay),
+      sentinelRetryStrategy: (times) => reconnectDelay(times, maxDelay),
+    });
+  }
   // Without a listener ioredis prints every connection error; log them throttled instead.
   const interval = options.errorLogIntervalMs ?? 10_000;
   let lastLog = 0;
@@ -93,7 +120,7 @@ export function createRedis(url: string, options: CreateRedisOptions = {}): Redi
 }
 
 /** PING with a deadline; true when Redis answered in time. Never throws. */
-export async function pingRedis(redis: Redis, timeoutMs = 1000): Promise<boolean> {
+export async function pingRedis(redis: RedisClient, timeoutMs = 1000): Promise<boolean> {
   if (redis.status !== 'ready') return false;
   let timer: NodeJS.Timeout | undefined;
   try {
@@ -112,7 +139,7 @@ export async function pingRedis(redis: Redis, timeoutMs = 1000): Promise<boolean
 
 /** Resolves when the connection is ready; rejects after `timeoutMs` or when `signal` aborts. */
 export async function waitForRedisReady(
-  redis: Redis,
+  redis: RedisClient,
   timeoutMs = 10_000,
   signal?: AbortSignal,
 ): Promise<void> {
@@ -135,7 +162,7 @@ export async function waitForRedisReady(
 }
 
 /** Closes gracefully (QUIT) and falls back to a hard disconnect when Redis is unreachable. */
-export async function closeRedis(redis: Redis): Promise<void> {
+export async function closeRedis(redis: RedisClient): Promise<void> {
   if (redis.status === 'end') return;
   if (redis.status !== 'ready') {
     redis.disconnect();

@@ -1,8 +1,9 @@
 import { Queue } from 'bullmq';
 import { describe, expect, it } from 'vitest';
 import { JobStore } from './job-store.js';
+import { QUEUE_NAMES, StoreKeys } from './store-keys.js';
 import { makeSpec, useRedis } from './test-support/fixtures.js';
-import { createUploadQueue, enqueueUploads, QUEUE_NAMES, uploadJobOptions } from './upload-queue.js';
+import { createUploadQueue, enqueueUploads, uploadJobOptions } from './upload-queue.js';
 
 const redisFixture = useRedis();
 
@@ -52,13 +53,43 @@ describe('upload queue', () => {
         backoff: { type: 'exponential', jitter: 0.5 },
       });
       expect(added?.opts.removeOnComplete).toEqual(job?.opts.removeOnComplete);
-      // Keys live under the configured prefix.
-      expect(await redis.exists(`${prefix}:${QUEUE_NAMES.uploads}:meta`)).toBe(1);
+      // Keys live under the configured prefix, in the shard's hash tag.
+      expect(await redis.exists(`${prefix}:{uploads-0}:${QUEUE_NAMES.uploads}:meta`)).toBe(1);
       const other = new Queue(QUEUE_NAMES.uploads, { connection: redis });
       expect(await other.getJobCountByTypes('wait', 'prioritized')).toBe(0);
       await other.close();
     } finally {
       await queue.close();
+    }
+  });
+
+  it('spreads jobs over the shards by id, and finds, counts and removes them there', async () => {
+    const redis = await redisFixture.connect();
+    const prefix = redisFixture.prefix();
+    const store = new JobStore(redis, { prefix });
+    const queues = createUploadQueue(redis, { prefix, shards: 3 });
+    try {
+      const created = await store.createMany(
+        Array.from({ length: 60 }, (_, i) => ({ service: 's', spec: makeSpec({ idempotencyKey: `k${i}` }) })),
+      );
+      const records = created.map((c) => c.record);
+      await enqueueUploads(queues, records);
+      expect(await queues.getJobCountByTypes('wait', 'prioritized')).toBe(60);
+      const perShard = await Promise.all(queues.shards.map((q) => q.getJobCountByTypes('wait')));
+      // 60 ids over 3 shards: every shard gets some (the chance one gets none is 3 × (2/3)^60).
+      for (const n of perShard) expect(n).toBeGreaterThan(0);
+      const keys = new StoreKeys(prefix);
+      for (const record of records.slice(0, 10)) {
+        const shard = queues.shardOf(record.id);
+        expect(queues.shards[shard]?.opts.prefix).toBe(keys.uploadQueuePrefix(shard));
+        expect((await queues.getJob(record.id))?.data.jobId).toBe(record.id);
+      }
+      const [first] = records;
+      expect(await queues.remove(first?.id as string)).toBe(1);
+      expect(await queues.getJob(first?.id as string)).toBeUndefined();
+      expect(await queues.getJobCountByTypes('wait', 'prioritized')).toBe(59);
+    } finally {
+      await queues.close();
     }
   });
 });

@@ -10,11 +10,23 @@ export interface RedisServerOptions {
   appendOnly?: boolean;
   /** Binary to spawn. @defaultValue `redis-server` from PATH */
   binary?: string;
+  /** Port to listen on. @defaultValue a free one */
+  port?: number;
+  /** More `--name value` arguments (cluster mode, replication). @defaultValue [] */
+  extraArgs?: readonly string[];
+  /** A config file given before the arguments (a sentinel's, which Sentinel rewrites). @defaultValue none */
+  configFile?: string;
+  /** `--sentinel`: run as a Sentinel. @defaultValue false */
+  sentinel?: boolean;
 }
 
 export interface RedisServer {
   readonly url: string;
   readonly port: number;
+  /** Its data directory (kept across `kill`/`restart`). */
+  readonly dir: string;
+  /** Whether the process runs (not killed, not stopped). */
+  readonly running: boolean;
   /** Kills the server (SIGKILL by default) without removing its data directory. */
   kill(signal?: NodeJS.Signals): Promise<void>;
   /** Starts it again on the same port and data directory. */
@@ -30,32 +42,44 @@ export interface RedisServer {
  */
 export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServer> {
   const binary = options.binary ?? 'redis-server';
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const dir = await mkdtemp(path.join(os.tmpdir(), 'mf-redis-'));
   let child: ChildProcess | undefined;
   let stopped: Promise<void> | undefined;
 
   const launch = async () => {
-    const args = [
+    const common = [
       '--port',
       String(port),
       '--bind',
       '127.0.0.1',
       '--dir',
       dir,
-      '--save',
-      '',
-      '--appendonly',
-      options.appendOnly ? 'yes' : 'no',
-      '--appendfsync',
-      'everysec',
       '--daemonize',
       'no',
       '--loglevel',
       'warning',
-      '--maxmemory-policy',
-      'noeviction',
     ];
+    const args = options.sentinel
+      ? [
+          ...(options.configFile ? [options.configFile] : []),
+          '--sentinel',
+          ...common,
+          ...(options.extraArgs ?? []),
+        ]
+      : [
+          ...(options.configFile ? [options.configFile] : []),
+          ...common,
+          '--save',
+          '',
+          '--appendonly',
+          options.appendOnly ? 'yes' : 'no',
+          '--appendfsync',
+          'everysec',
+          '--maxmemory-policy',
+          'noeviction',
+          ...(options.extraArgs ?? []),
+        ];
     const proc = spawn(binary, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     child = proc;
     let stderr = '';
@@ -85,6 +109,10 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
+    dir,
+    get running() {
+      return child !== undefined && child.exitCode === null && child.signalCode === null;
+    },
     kill: (signal = 'SIGKILL') => killNow(signal),
     restart: async () => {
       await killNow('SIGKILL');

@@ -1,5 +1,5 @@
 import { isRetryableNetworkCode, MediaferryError, NetworkError, OwnershipLostError } from '@mediaferry/core';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type {
   Checkpoint,
   CheckpointPart,
@@ -11,8 +11,8 @@ import type {
 import { pickState } from './checkpoint-store.js';
 
 export interface RedisCheckpointStoreOptions {
-  /** A connected ioredis client; the store never closes it. */
-  redis: Redis;
+  /** A connected ioredis client (a Redis Cluster too: every script touches one key); never closed here. */
+  redis: Redis | Cluster;
   /** Key prefix; one hash per upload at `<prefix><uploadKey>`. @defaultValue `mediaferry:checkpoint:` */
   prefix?: string;
   /**
@@ -112,7 +112,7 @@ interface Scripts {
   mfCheckpointDeleteOwned(key: string, owner: string): Promise<number>;
 }
 
-const defined = new WeakSet<Redis>();
+const defined = new WeakSet<Redis | Cluster>();
 
 /**
  * Redis unreachable → a typed, retryable NetworkError (a job attempt fails cleanly instead of with
@@ -126,7 +126,9 @@ async function typed<T>(call: Promise<T>): Promise<T> {
     const connection =
       err.name === 'MaxRetriesPerRequestError' ||
       isRetryableNetworkCode((err as { code?: unknown }).code) ||
-      /Connection is closed|Stream isn't writeable|Command timed out|connect E[A-Z]+/i.test(err.message);
+      /Connection is closed|Stream isn't writeable|Command timed out|connect E[A-Z]+/i.test(err.message) ||
+      // A failover in progress (Redis Cluster, Sentinel): retryable like a dropped connection.
+      /^(CLUSTERDOWN|TRYAGAIN|READONLY|LOADING|MASTERDOWN)|slots cache|startup nodes/.test(err.message);
     if (!connection) throw err;
     throw new NetworkError(`checkpoint store unavailable: ${err.message}`, {
       cause: err,
@@ -137,7 +139,7 @@ async function typed<T>(call: Promise<T>): Promise<T> {
 
 /** Checkpoints in Redis, shared by every worker: any of them can resume any upload. */
 export class RedisCheckpointStore implements CheckpointStore {
-  readonly #redis: Redis & Scripts;
+  readonly #redis: (Redis | Cluster) & Scripts;
   readonly #prefix: string;
   readonly #ttl: number;
 
@@ -151,7 +153,7 @@ export class RedisCheckpointStore implements CheckpointStore {
       redis.defineCommand('mfCheckpointDeleteOwned', { numberOfKeys: 1, lua: DELETE_OWNED });
       defined.add(redis);
     }
-    this.#redis = redis as Redis & Scripts;
+    this.#redis = redis as (Redis | Cluster) & Scripts;
     this.#prefix = options.prefix ?? 'mediaferry:checkpoint:';
     this.#ttl = options.ttlSeconds ?? 15 * 24 * 3600;
   }

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '@mediaferry/queue';
 
 /** Nearest-rank percentile of an ascending array (0 when empty). */
 export function percentile(sorted: readonly number[], p: number): number {

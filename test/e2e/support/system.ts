@@ -3,9 +3,19 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { MediaferryClient } from '@mediaferry/client';
 import { EmulatorAdminClient } from '@mediaferry/emulator';
-import { freePort, makeTempDir, type RedisServer, startRedisServer, type TempDir } from '@mediaferry/testkit';
+import type { RedisTarget } from '@mediaferry/queue';
+import {
+  freePort,
+  makeTempDir,
+  type RedisCluster,
+  type RedisSentinelSetup,
+  type RedisServer,
+  startRedisServer,
+  type TempDir,
+} from '@mediaferry/testkit';
 import { AppProcess, appEntry, LogBook } from './app-process.js';
 import type { OssAccount } from './object-check.js';
+import { e2eRedisDefaults, type RedisKind, startRedisDeployment } from './redis-deployment.js';
 import { type NamedSecret, type SecretFinding, scanText } from './secret-scan.js';
 import { pollUntil, waitHttpOk } from './waits.js';
 
@@ -16,8 +26,15 @@ export interface SystemOptions {
   env?: Record<string, string>;
   /** Extra environment for workers only. @defaultValue {} */
   workerEnv?: Record<string, string>;
-  /** Redis with AOF, for tests that kill and restart it. @defaultValue false */
+  /** Redis with AOF, for tests that kill and restart it (standalone only). @defaultValue false */
   appendOnlyRedis?: boolean;
+  /**
+   * The Redis deployment: one server, a 3-master + 3-replica Cluster, or master + replica + 3
+   * sentinels. @defaultValue `e2eRedisDefaults.redis` ('standalone' unless a suite file changed it)
+   */
+  redis?: RedisKind;
+  /** MEDIAFERRY_QUEUE_SHARDS of every app. @defaultValue `e2eRedisDefaults.queueShards` (1) */
+  queueShards?: number;
   /** Start the metrics service. @defaultValue true */
   metrics?: boolean;
   /** Calling services (each gets a random token and webhook secret). @defaultValue ['svc-a', 'svc-b'] */
@@ -64,7 +81,13 @@ export class System {
   readonly #oneShot = new Set<AppProcess>();
   #stopping: Promise<void> | undefined;
 
+  /** The Redis server (standalone deployments only; see `redisCluster`, `redisSentinel`). */
   redis!: RedisServer;
+  redisCluster: RedisCluster | undefined;
+  redisSentinel: RedisSentinelSetup | undefined;
+  /** Where the apps' Redis is, for the test's own connections (`createRedis(sys.redisTarget)`). */
+  redisTarget!: RedisTarget;
+  #stopRedis: () => Promise<void> = async () => {};
   emulator!: AppProcess;
   api!: AppProcess;
   metrics: AppProcess | undefined;
@@ -153,7 +176,27 @@ export class System {
     this.mediaDir = media.path;
     this.emulatorDataDir = path.join(emu.path, 'data');
     await mkdir(this.emulatorDataDir);
-    this.redis = await startRedisServer({ appendOnly: o.appendOnlyRedis ?? false });
+    const kind = o.redis ?? e2eRedisDefaults.redis;
+    if (kind === 'standalone') {
+      this.redis = await startRedisServer({ appendOnly: o.appendOnlyRedis ?? false });
+      this.redisTarget = { mode: 'standalone', url: this.redis.url };
+      this.#stopRedis = () => this.redis.stop();
+    } else {
+      const deployment = await startRedisDeployment(kind);
+      this.redisCluster = deployment.cluster;
+      this.redisSentinel = deployment.sentinel;
+      this.redisTarget = deployment.target;
+      this.#stopRedis = deployment.stop;
+    }
+    const redisEnv: Record<string, string> =
+      kind === 'standalone'
+        ? { REDIS_URL: this.redis.url }
+        : kind === 'cluster'
+          ? { REDIS_CLUSTER_NODES: this.redisCluster?.nodesEnv ?? '' }
+          : {
+              REDIS_SENTINELS: this.redisSentinel?.sentinelsEnv ?? '',
+              REDIS_SENTINEL_MASTER: this.redisSentinel?.masterName ?? '',
+            };
 
     for (const name of o.services ?? ['svc-a', 'svc-b']) {
       this.services[name] = {
@@ -165,7 +208,8 @@ export class System {
     const [emulatorPort, apiPort, metricsPort] = [await freePort(), await freePort(), await freePort()];
     const services = Object.values(this.services);
     this.env = {
-      REDIS_URL: this.redis.url,
+      ...redisEnv,
+      MEDIAFERRY_QUEUE_SHARDS: String(o.queueShards ?? e2eRedisDefaults.queueShards),
       MEDIAFERRY_REDIS_PREFIX: this.redisPrefix,
       MEDIAFERRY_API_TOKENS: services.map((s) => `${s.name}:${s.token}`).join(','),
       MEDIAFERRY_WEBHOOK_SECRETS: services.map((s) => `${s.name}:${s.webhookSecret}`).join(','),
@@ -331,7 +375,7 @@ export class System {
       for (const group of [workers, others, this.emulator ? [this.emulator] : []]) {
         await Promise.all(group.map((p) => p.stop().catch(() => undefined)));
       }
-      await this.redis?.stop().catch(() => undefined);
+      await this.#stopRedis().catch(() => undefined);
       await Promise.all(this.#temp.map((t) => t.remove().catch(() => undefined)));
     })();
     return this.#stopping;

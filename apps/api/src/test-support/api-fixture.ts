@@ -10,16 +10,15 @@ import {
   createUploadQueue,
   JobEventBus,
   JobStore,
-  type UploadJobData,
+  type RedisClient,
+  type UploadQueues,
   waitForRedisReady,
 } from '@mediaferry/queue';
 import { assertSourceAllowed, type SourcePolicy } from '@mediaferry/sources';
 import { createLogger } from '@mediaferry/telemetry';
 import { makeTempDir, type RedisServer, startRedisServer, type TempDir } from '@mediaferry/testkit';
 import { WebhookDispatcher } from '@mediaferry/webhooks';
-import type { Queue } from 'bullmq';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
-import type { Redis } from 'ioredis';
 import { afterAll, beforeAll } from 'vitest';
 import { type ApiOptions, buildApi } from '../build-api.js';
 import type { SourceCheck } from '../jobs.service.js';
@@ -33,12 +32,12 @@ export const PUBLIC_ADDRESS = '93.184.216.34';
 export interface ApiFixture {
   app: FastifyInstance;
   redisServer: RedisServer;
-  redis: Redis;
+  redis: RedisClient;
   /** The subscriber connection of the API's event bus. */
-  subscriber: Redis;
+  subscriber: RedisClient;
   events: JobEventBus;
   store: JobStore;
-  queue: Queue<UploadJobData, unknown, string>;
+  queue: UploadQueues;
   webhooks: WebhookDispatcher;
   media: TempDir;
   /** An existing file under the allowed root. */
@@ -60,14 +59,14 @@ export interface ApiFixture {
  */
 export interface ApiFixtureOptions {
   /** Builds the API's event bus (a subclass, to observe it). @defaultValue `new JobEventBus(...)` */
-  makeEvents?: (subscriber: Redis, keys: JobStore['keys']) => JobEventBus;
+  makeEvents?: (subscriber: RedisClient, keys: JobStore['keys']) => JobEventBus;
   /** Wraps the real source check (to observe it, or to make one hang). @defaultValue none */
   wrapCheckSource?: (check: SourceCheck) => SourceCheck;
 }
 
 export function useApi(options: ApiOptions = {}, fixtureOptions: ApiFixtureOptions = {}): ApiFixture {
   const fixture = {} as ApiFixture;
-  const connections: Redis[] = [];
+  const connections: RedisClient[] = [];
   let events: JobEventBus | undefined;
   beforeAll(async () => {
     fixture.logs = [];
@@ -89,7 +88,10 @@ export function useApi(options: ApiOptions = {}, fixtureOptions: ApiFixtureOptio
     fixture.events = events;
     fixture.queue = createUploadQueue(fixture.redis, { prefix });
     fixture.queue.on('error', () => {});
-    fixture.webhooks = new WebhookDispatcher({ connection: fixture.redis, prefix });
+    fixture.webhooks = new WebhookDispatcher({
+      connection: fixture.redis,
+      prefix: fixture.store.keys.webhookQueuePrefix(),
+    });
     const policy: SourcePolicy = {
       fileRoots: [fixture.media.path],
       allowPrivate: false,

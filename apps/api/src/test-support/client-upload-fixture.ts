@@ -9,6 +9,7 @@ import {
 } from '@mediaferry/client-uploads';
 import { clientUploadPolicySchema } from '@mediaferry/config';
 import { type Emulator, startEmulator } from '@mediaferry/emulator';
+import type { RedisClient as Redis } from '@mediaferry/queue';
 import {
   closeRedis,
   createRedis,
@@ -22,7 +23,6 @@ import { freePort, type RedisServer, startRedisServer } from '@mediaferry/testki
 import { WebhookDispatcher } from '@mediaferry/webhooks';
 import OSS from 'ali-oss';
 import type { FastifyInstance } from 'fastify';
-import type { Redis } from 'ioredis';
 import { afterAll, beforeAll } from 'vitest';
 import { buildApi } from '../build-api.js';
 

@@ -29,7 +29,6 @@ function ids(p: VodParams, name: string): string[] {
 /** Removes the media, its object, its pending multipart uploads and its upload credentials. */
 function removeMedia(deps: VodDeps, m: Media): void {
   deps.media.delete(m.id);
-  deps.sts.revokeMedia(m.id);
   for (const u of deps.store.uploadsOf(m.bucket, m.key)) deps.store.removeUpload(u);
   deps.store.deleteObject(m.bucket, m.key);
 }

@@ -58,7 +58,7 @@ async function exportedNames(): Promise<Set<string>> {
   await add(defaults);
   // Registered at construction; nothing listens on this port, and no scrape is made.
   const queue = createQueueMetrics({
-    redisUrl: `redis://127.0.0.1:${await freePort()}`,
+    redis: `redis://127.0.0.1:${await freePort()}`,
     queues: ['uploads'],
   });
   try {

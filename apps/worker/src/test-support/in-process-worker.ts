@@ -33,8 +33,8 @@ export async function startInProcessWorker(
       },
     }),
   });
-  const redis = createRedis(config.redisUrl, { role: 'worker', logger, maxReconnectDelayMs: 200 });
-  const subscriber = createRedis(config.redisUrl, { role: 'subscriber', logger, maxReconnectDelayMs: 200 });
+  const redis = createRedis(config.redis, { role: 'worker', logger, maxReconnectDelayMs: 200 });
+  const subscriber = createRedis(config.redis, { role: 'subscriber', logger, maxReconnectDelayMs: 200 });
   await waitForRedisReady(redis);
   const metrics = createWorkerMetrics(undefined, { defaultMetrics: false });
   const worker = buildWorker({

@@ -17,8 +17,8 @@ const config = loadConfig(JSON.parse(process.env.MF_TEST_ENV));
 const logger = createLogger({ name: 'killable-worker', level: 'info' });
 const worker = buildWorker({
   config,
-  redis: createRedis(config.redisUrl, { role: 'worker', logger }),
-  subscriber: createRedis(config.redisUrl, { role: 'subscriber', logger }),
+  redis: createRedis(config.redis, { role: 'worker', logger }),
+  subscriber: createRedis(config.redis, { role: 'subscriber', logger }),
   logger,
   metrics: createWorkerMetrics(),
   sourcePolicy: sourcePolicyFromConfig(config),

@@ -14,13 +14,12 @@ import {
   JobEventBus,
   type JobRecord,
   JobStore,
-  type UploadJobData,
+  type RedisClient,
   type UploadJobOptionsInput,
+  type UploadQueues,
   waitForRedisReady,
 } from '@mediaferry/queue';
 import { makeTempDir, type RedisServer, startRedisServer, type TempDir } from '@mediaferry/testkit';
-import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 
 export const KiB = 1024;
 
@@ -32,9 +31,9 @@ export interface Stack {
   env: Record<string, string>;
   config: Config;
   /** A client-role connection for the test's own reads. */
-  redis: Redis;
+  redis: RedisClient;
   store: JobStore;
-  queue: Queue<UploadJobData, unknown, string>;
+  queue: UploadQueues;
   events: JobEventBus;
   /** Writes a random file under the media dir and submits a job for it. */
   submitFile(

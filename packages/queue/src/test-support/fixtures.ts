@@ -1,7 +1,7 @@
 import { type JobSpec, type JobSpecInput, jobSpecSchema } from '@mediaferry/core';
 import { type RedisServer, startRedisServer } from '@mediaferry/testkit';
-import type { Redis } from 'ioredis';
 import { afterAll, beforeAll } from 'vitest';
+import type { RedisClient } from '../redis-connection.js';
 import { closeRedis, createRedis, type RedisRole } from '../redis-connection.js';
 
 /** A valid spec (file source) with overrides. */
@@ -19,7 +19,7 @@ export function makeSpec(overrides: Partial<JobSpecInput> = {}): JobSpec {
  */
 export function useRedis() {
   let server: RedisServer | undefined;
-  const connections: Redis[] = [];
+  const connections: RedisClient[] = [];
   let counter = 0;
   beforeAll(async () => {
     server = await startRedisServer();
@@ -34,7 +34,7 @@ export function useRedis() {
       return server;
     },
     /** A connection of the given role, closed after the file. Waits until it is ready. */
-    async connect(role: RedisRole = 'client'): Promise<Redis> {
+    async connect(role: RedisRole = 'client'): Promise<RedisClient> {
       const redis = createRedis(this.server.url, { role, lazyConnect: true });
       connections.push(redis);
       await redis.connect();
