@@ -47,8 +47,12 @@ export interface RangeReader {
   /**
    * Fills `target` with the bytes at `position`. Resolves with the number of bytes written, which is
    * less than `target.length` only at the end of the source. Calls may overlap (one per part in flight).
+   * Unlike `SourceReader.read`, a read in the middle of the source is not followed by a change check:
+   * call `checkUnchanged` once a range has been read.
    */
   readAt(target: Uint8Array, position: number, signal?: AbortSignal): Promise<number>;
+  /** Fails with SourceChangedError when the source changed since it was opened (covers every byte read so far). */
+  checkUnchanged(): Promise<void>;
   /** Releases the file handle. Safe to call twice; pending reads fail. */
   close(): Promise<void>;
 }

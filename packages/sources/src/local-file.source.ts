@@ -393,13 +393,29 @@ class LocalFileReader implements SourceReader, RangeReader {
   }
 
   async read(target: Uint8Array, signal?: AbortSignal): Promise<number> {
-    const filled = await this.readAt(target, this.#position, signal);
+    const filled = await this.#pread(target, this.#position, signal);
+    // Checked after every read so the bytes just returned are covered: a file written meanwhile is refused.
+    await this.#assertUnchanged(this.#position + filled, filled < target.length);
     this.#position += filled;
     return filled;
   }
 
-  /** Positioned reads leave `position` alone, so several may run at once (parts in flight). */
+  /**
+   * Positioned reads leave `position` alone, so several may run at once (parts in flight). The change
+   * check runs at the end of the file only; a streamed part calls `checkUnchanged` once it was read
+   * (one `fstat` per part instead of one per chunk).
+   */
   async readAt(target: Uint8Array, position: number, signal?: AbortSignal): Promise<number> {
+    const filled = await this.#pread(target, position, signal);
+    if (filled < target.length) await this.#assertUnchanged(position + filled, true);
+    return filled;
+  }
+
+  async checkUnchanged(): Promise<void> {
+    await this.#assertUnchanged(0, false);
+  }
+
+  async #pread(target: Uint8Array, position: number, signal?: AbortSignal): Promise<number> {
     if (this.#closing) throw new Error('read() after close()');
     throwIfAborted(signal);
     let filled = 0;
@@ -419,11 +435,10 @@ class LocalFileReader implements SourceReader, RangeReader {
       if ((err as Error).name === 'AbortError') throw err;
       throw fsError(err, this.displayPath);
     }
-    await this.#assertUnchanged(position + filled, filled < target.length);
     return filled;
   }
 
-  /** Checked after reading so the bytes just returned are covered: a file written meanwhile is refused. */
+  /** Size and mtime as when opened (and, at the end of the file, `end` is its size). */
   async #assertUnchanged(end: number, atEof: boolean): Promise<void> {
     let now: BigIntStats;
     try {

@@ -15,6 +15,7 @@ function memoryReader(data: Uint8Array, reads: number[] = []): RangeReader & { d
       target.set(r.data.subarray(position, position + n));
       return n;
     },
+    checkUnchanged: async () => {},
     close: async () => {},
   };
   return r;

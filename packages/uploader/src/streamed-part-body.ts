@@ -65,6 +65,9 @@ export class StreamedPartBody implements PartBody {
         await previous.catch(() => {});
         if (closed) throw new AbortError('part body pass closed');
         if (position >= this.size) {
+          // Every byte of the part was read: one change check covers them, before the body ends.
+          await this.#o.reader.checkUnchanged();
+          if (closed) throw new AbortError('part body pass closed');
           if (this.#crc !== null && this.#crc !== crc) {
             throw new SourceChangedError(
               `the bytes of the part at offset ${this.#o.offset} differ from the ones read before`,

@@ -72,6 +72,7 @@ export class StreamedParts {
           this.#o.onRead?.(n);
           return n;
         },
+        checkUnchanged: () => reader.checkUnchanged(),
         close: () => reader.close(),
       };
       yield {

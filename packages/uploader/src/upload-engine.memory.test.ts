@@ -1,6 +1,6 @@
-import { open as openFile, readdir, readlink } from 'node:fs/promises';
+import { appendFile, open as openFile, readdir, readlink } from 'node:fs/promises';
 import path from 'node:path';
-import { MemoryBudgetError } from '@mediaferry/core';
+import { MemoryBudgetError, SourceChangedError } from '@mediaferry/core';
 import { crc64 } from '@mediaferry/crc64';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryBudget } from './memory-budget.js';
@@ -147,6 +147,7 @@ describe('UploadEngine memory', () => {
           reads.push(position);
           return reader.readAt(t, position, s);
         },
+        checkUnchanged: () => reader.checkUnchanged(),
         close: () => reader.close(),
       };
     };
@@ -182,5 +183,26 @@ describe('UploadEngine memory', () => {
     expect((err as Error).message).toContain('WORKER_MEMORY_BUDGET_BYTES');
     expect(calls).toEqual([]);
     expect(server.gets).toEqual([]);
+  });
+
+  it('fails a streamed upload with SOURCE_CHANGED when the file is written to meanwhile', async () => {
+    const file = await fx.writeFile(MiB);
+    const real = fx.ossTarget();
+    let appended = false;
+    const target = delegateTarget(real, {
+      uploadPart: async (id, n, body, o) => {
+        const part = await real.uploadPart(id, n, body, o);
+        if (!appended) {
+          appended = true;
+          await appendFile(file.path, 'more');
+        }
+        return part;
+      },
+    });
+    const err = await fx
+      .engine({ partSize: 128 * KiB, parallelism: 1, streamChunkBytes: 32 * KiB })
+      .run({ uploadKey: 'streamed-changed', source: fx.fileSource(file.path), target })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SourceChangedError);
   });
 });
