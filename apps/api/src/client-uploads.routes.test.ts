@@ -162,6 +162,33 @@ describe('client uploads', () => {
     expect((await get(view.id, 'b')).statusCode).toBe(404);
   });
 
+  it('image refresh: a new media replaces the unused one under the same upload', async () => {
+    const body = { media: { type: 'image', title: 'Pic' }, fileName: 'pic.png', fileSize: 1500 };
+    const view = (await create(body)).json() as ClientUploadView;
+    const refreshed = await sys.apps[1]!.inject({
+      method: 'POST',
+      url: `/v1/client-uploads/${view.id}/refresh`,
+      headers: bearer(),
+    });
+    expect(refreshed.statusCode).toBe(200);
+    const again = refreshed.json() as ClientUploadView;
+    expect(again.id).toBe(view.id);
+    expect(again.mediaId).not.toBe(view.mediaId);
+    expect((await sys.vod.lookup('image', view.mediaId!)).exists).toBe(false);
+    // The old credentials died with their media; the new ones work.
+    await expect(ossFor(view).put(view.oss!.objectKey, randomBytes(1500))).rejects.toBeTruthy();
+    await ossFor(again).put(again.oss!.objectKey, randomBytes(1500));
+    const done = await waitStatus(view.id, 'completed');
+    expect(done.result?.mediaId).toBe(again.mediaId);
+    // Finished: no more credentials.
+    const late = await sys.apps[0]!.inject({
+      method: 'POST',
+      url: `/v1/client-uploads/${view.id}/refresh`,
+      headers: bearer(),
+    });
+    expect([late.statusCode, late.json().error.code]).toEqual([409, 'CONFLICT']);
+  });
+
   it('a client that uploads more than it declared → rejected, media deleted, webhook', async () => {
     const view = (
       await create(video({ fileSize: 1000, callbackUrl: 'https://hooks.example/cu' }))
@@ -299,6 +326,22 @@ describe('client uploads', () => {
     expect(views.every((v) => v.uploadAuth !== null)).toBe(true);
     const conflict = await create({ ...body, fileSize: 1234 });
     expect(conflict.statusCode).toBe(409);
+  });
+
+  it('a failed VOD create leaves nothing: the same idempotency key then creates the upload', async () => {
+    const body = video({ idempotencyKey: `fail-${randomBytes(4).toString('hex')}`, endUserId: 'vod-fails' });
+    await sys.emulator.admin.failVodCalls({ action: 'CreateUploadVideo', count: 1 });
+    const failed = await create(body);
+    expect([failed.statusCode, failed.json().error.code]).toEqual([503, 'UNAVAILABLE']);
+    const list = await sys.apps[0]!.inject({
+      method: 'GET',
+      url: '/v1/client-uploads?endUserId=vod-fails',
+      headers: bearer(),
+    });
+    expect(list.json().clientUploads).toEqual([]);
+    const again = await create(body);
+    expect(again.statusCode).toBe(201);
+    expect((again.json() as ClientUploadView).mediaId).toEqual(expect.any(String));
   });
 
   it('lists by status and end user, and cancel deletes the media', async () => {
