@@ -1,6 +1,7 @@
 import { JOB_ID_PATTERN, jobSpecSchema } from '@mediaferry/core';
 import { z } from 'zod';
 import { ADMIN_BASE_PATH } from './admin-board.js';
+import { clientUploadPaths, clientUploadSchemas } from './client-uploads.openapi.js';
 import {
   batchResponseSchema,
   errorBodySchema,
@@ -65,18 +66,27 @@ const jsonBodyErrors = {
 /** The OpenAPI 3.1 document, generated from the same zod schemas the routes validate with. */
 export function buildOpenApiDocument(version: string): Record<string, unknown> {
   const schemas = {
-    ...components({ JobSpec: jobSpecSchema, ListQuery: listQuerySchema }, 'input'),
+    ...components(
+      {
+        JobSpec: jobSpecSchema,
+        ListQuery: listQuerySchema,
+        CuListQuery: clientUploadSchemas.listQuery,
+        ...clientUploadSchemas.input,
+      },
+      'input',
+    ),
     ...components(
       {
         Job: jobViewSchema,
         Error: errorBodySchema,
         JobList: jobListSchema,
         BatchResult: batchResponseSchema,
+        ...clientUploadSchemas.output,
       },
       'output',
     ),
   };
-  const { ListQuery, ...named } = schemas;
+  const { ListQuery, CuListQuery, ...named } = schemas;
   const query = ListQuery as { properties: Record<string, JsonSchema> };
   return {
     openapi: '3.1.0',
@@ -87,7 +97,10 @@ export function buildOpenApiDocument(version: string): Record<string, unknown> {
         'Enqueues uploads into Alibaba Cloud ApsaraVideo VOD / OSS. Errors are `{"error": {code, message, details}}`.',
     },
     components: {
-      securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer' },
+        ticket: { type: 'apiKey', in: 'header', name: 'Authorization', description: '`Ticket <ticket>`' },
+      },
       schemas: named,
     },
     security: [{ bearer: [] }],
@@ -205,6 +218,13 @@ export function buildOpenApiDocument(version: string): Record<string, unknown> {
           },
         },
       },
+      ...clientUploadPaths({
+        json,
+        ref,
+        errorResponse,
+        commonErrors,
+        listQuery: CuListQuery as { properties: Record<string, JsonSchema> },
+      }),
       '/healthz': { get: { security: [], responses: { '200': { description: 'The process is up' } } } },
       '/readyz': {
         get: {

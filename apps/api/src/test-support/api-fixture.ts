@@ -1,6 +1,8 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Writable } from 'node:stream';
+import { VodClient } from '@mediaferry/aliyun';
+import { ClientUploadService, ClientUploadStore, VodMediaApi } from '@mediaferry/client-uploads';
 import type { JobView } from '@mediaferry/core';
 import {
   closeRedis,
@@ -124,6 +126,28 @@ export function useApi(options: ApiOptions = {}, fixtureOptions: ApiFixtureOptio
         assertSourceAllowed(source, policy, signal),
       ),
       webhooks: fixture.webhooks,
+      // Served as in production (the routes are documented); VOD is not reachable here, nothing calls it.
+      clientUploads: {
+        service: new ClientUploadService({
+          store: new ClientUploadStore(fixture.redis, { prefix }),
+          vod: new VodMediaApi(
+            new VodClient({
+              endpoint: 'http://127.0.0.1:9',
+              regionId: 'cn-shanghai',
+              accessKeyId: 'ak',
+              accessKeySecret: 'sk',
+            }),
+          ),
+          policies: new Map(),
+          logger,
+        }),
+        ticketSecret: 'fixture-ticket-secret-0123456789abcdef',
+        vodEvents: {
+          callbackUrl: 'https://api.test/v1/vod/events',
+          keys: ['fixture-key'],
+          maxAgeSeconds: 300,
+        },
+      },
       options,
     });
     fixture.request = (o) => fixture.app.inject(o);
