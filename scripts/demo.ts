@@ -176,6 +176,11 @@ async function main() {
     METRICS_PORT: String(metricsPort),
     BIND_HOST: '127.0.0.1',
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
+    // Client uploads: the emulator (as VOD) posts its signed upload events to the API.
+    MEDIAFERRY_VOD_CALLBACK_URL: `http://127.0.0.1:${apiPort}/v1/vod/events`,
+    EMULATOR_VOD_CALLBACK_URL: `http://127.0.0.1:${apiPort}/v1/vod/events`,
+    EMULATOR_CALLBACK_PRIVATE_KEY: 'demo-vod-callback-key',
+    MEDIAFERRY_VOD_CALLBACK_KEYS: 'demo-vod-callback-key',
   };
   start('emulator', ['apps/emulator/dist/main.js'], env);
   await waitTcp(emulatorPort);
@@ -254,9 +259,47 @@ async function main() {
     if (done.size < ids.length) await new Promise((r) => setTimeout(r, 1000));
   }
   server.close();
+
+  // A client upload: the CLI plays a web/mobile client (create, ali-oss with only the handed-out
+  // credential, wait until VOD's event completes it).
+  const clientFile = path.join(mediaDir, 'from-a-phone.mp4');
+  writeFileSync(clientFile, randomBytes(3 * 1024 * 1024));
+  const cli = spawn(
+    process.execPath,
+    ['apps/cli/dist/main.js', 'client-upload', 'send', clientFile, '--end-user', 'demo-user'],
+    {
+      env: { ...process.env, MEDIAFERRY_URL: api, MEDIAFERRY_TOKEN: token },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let cliOut = '';
+  let cliErr = '';
+  cli.stdout?.on('data', (d: Buffer) => {
+    cliOut += d.toString();
+  });
+  cli.stderr?.on('data', (d: Buffer) => {
+    cliErr += d.toString();
+  });
+  const cliCode = await new Promise<number | null>((resolve) => cli.on('close', resolve));
+  try {
+    const cu = JSON.parse(cliOut) as {
+      id: string;
+      status: string;
+      mediaId: string;
+      result: { size: number } | null;
+    };
+    log(`client upload ${cu.id} ${cu.status}: mediaId=${cu.mediaId} size=${cu.result?.size}`);
+    if (cu.status !== 'completed' || cliCode !== 0) failed = true;
+  } catch {
+    log(`client upload failed (exit ${cliCode}): ${cliErr.trim()}`);
+    failed = true;
+  }
   if (exitWhenDone || failed) await shutdown(failed ? 1 : 0);
   log(
     `all sample jobs done. Try: MEDIAFERRY_URL=${api} MEDIAFERRY_TOKEN=${token} node apps/cli/dist/main.js upload ${samplePath} --title Mine --wait`,
+  );
+  log(
+    `client uploads: MEDIAFERRY_URL=${api} MEDIAFERRY_TOKEN=${token} node apps/cli/dist/main.js client-upload send <file>`,
   );
   log(`queue UI: ${api}/admin/queues (Bearer ${token}); Ctrl-C stops everything`);
 }

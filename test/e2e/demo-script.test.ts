@@ -15,7 +15,7 @@ describe("the README's run command", () => {
     await redis?.stop();
   });
 
-  it('`node scripts/demo.ts --exit` uploads the samples, prints their media ids and exits 0', async () => {
+  it('`node scripts/demo.ts --exit` uploads the samples and a client upload, prints their media ids and exits 0', async () => {
     // A private Redis; the demo picks free ports for everything else.
     demo = new AppProcess(
       'demo',
@@ -30,5 +30,10 @@ describe("the README's run command", () => {
     const succeeded = logs.lines.filter((l) => /succeeded: mediaId=\S+/.test(l.text));
     expect(succeeded, output).toHaveLength(2);
     for (const l of succeeded) expect(l.text).not.toMatch(/mediaId=(undefined|null)\b/);
+    // …and one client upload, sent by the CLI as a real client, completed by VOD's event.
+    expect(
+      logs.lines.filter((l) => /client upload cu_\S+ completed: mediaId=\w+ size=3145728/.test(l.text)),
+      output,
+    ).toHaveLength(1);
   });
 });

@@ -87,7 +87,7 @@ export const clientUploadPolicySchema = z.strictObject({
   maxOpenPerEndUser: z.number().int().min(1).nullable().default(null),
   /** Declared bytes issued to one end user per UTC day; null: no limit. */
   maxBytesPerEndUserPerDay: z.number().int().min(1).nullable().default(null),
-  /** Creates, refreshes and redeems per minute for the whole service. */
+  /** Creates and redeems per minute for the whole service. */
   requestsPerMinute: z.number().int().min(1).default(120),
 });
 
