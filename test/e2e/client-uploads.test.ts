@@ -189,5 +189,10 @@ describe('client uploads, every app its own process', () => {
     expect([first.status, again.status]).toEqual([201, 409]);
     expect(first.body.endUserId).toBe('ticket-user');
     expect(again.body.error.code).toBe('TICKET_USED');
+    // A ticket is a credential: it never reaches a log line.
+    const findings = system().logs.lines.flatMap((l) =>
+      scanText(l.text, l.process, [{ name: 'ticket', value: t.ticket }]),
+    );
+    expect(findings).toEqual([]);
   });
 });

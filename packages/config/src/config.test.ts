@@ -46,6 +46,36 @@ describe('loadConfig', () => {
     expect(Object.isFrozen(c.upload)).toBe(true);
   });
 
+  it('parses the client-upload policy, ticket secret and VOD callback settings', () => {
+    const c = loadConfig({
+      MEDIAFERRY_CLIENT_UPLOAD_POLICY:
+        '{"app":{"maxBytes":1000,"mediaTypes":["video"]},"*":{"maxOpenPerEndUser":2}}',
+      MEDIAFERRY_CLIENT_UPLOAD_TICKET_SECRET: 'x'.repeat(32),
+      MEDIAFERRY_VOD_CALLBACK_URL: 'https://api.example.com/v1/vod/events',
+      MEDIAFERRY_VOD_CALLBACK_KEYS: 'new-key, old-key',
+    });
+    const app = c.clientUploads.policies.get('app');
+    expect(app).toMatchObject({
+      maxBytes: 1000,
+      mediaTypes: ['video'],
+      extensions: null,
+      deadlineSeconds: 86400,
+    });
+    expect(c.clientUploads.policies.get('*')?.maxOpenPerEndUser).toBe(2);
+    expect(c.clientUploads.vodCallbackKeys).toEqual(['new-key', 'old-key']);
+    expect(c.clientUploads.vodCallbackMaxAgeSeconds).toBe(300);
+    expect(c.clientUploads.reconcileIntervalMs).toBe(60_000);
+    for (const [name, value] of [
+      ['MEDIAFERRY_CLIENT_UPLOAD_POLICY', '{"app":{"maxBytes":-1}}'],
+      ['MEDIAFERRY_CLIENT_UPLOAD_POLICY', '{"app":{"unknown":1}}'],
+      ['MEDIAFERRY_CLIENT_UPLOAD_POLICY', 'not json'],
+      ['MEDIAFERRY_CLIENT_UPLOAD_TICKET_SECRET', 'short'],
+      ['MEDIAFERRY_VOD_CALLBACK_KEYS', 'a,b,c'],
+    ]) {
+      expect(() => loadConfig({ [name as string]: value }), name).toThrow(new RegExp(name as string));
+    }
+  });
+
   it('names every bad variable', () => {
     try {
       loadConfig({ UPLOAD_PART_SIZE: '12', API_PORT: 'eighty', MEDIAFERRY_FILE_ROOTS: 'relative/dir' });
