@@ -47,6 +47,11 @@ describe.skipIf(!runnable)('the Grafana dashboard and alert rules against a real
       // Short BullMQ locks: the killed worker's job is reclaimed within seconds.
       WORKER_LOCK_DURATION_MS: '4000',
       WORKER_STALLED_INTERVAL_MS: '2000',
+      // Client uploads: the emulator posts VOD's signed upload events to the API.
+      MEDIAFERRY_VOD_CALLBACK_URL: '{API_URL}/v1/vod/events',
+      EMULATOR_VOD_CALLBACK_URL: '{API_URL}/v1/vod/events',
+      MEDIAFERRY_VOD_CALLBACK_KEYS: 'prometheus-e2e-callback-key',
+      EMULATOR_CALLBACK_PRIVATE_KEY: 'prometheus-e2e-callback-key',
     },
   });
   let prometheus: PrometheusProcess | undefined;
@@ -121,6 +126,8 @@ describe.skipIf(!runnable)('the Grafana dashboard and alert rules against a real
     await waitForPromValue(p, 'sum(mediaferry_queue_failed_total)', (v) => v >= w.failed.length);
     await waitForPromValue(p, 'sum(mediaferry_queue_stalled_total)', (v) => v >= 1);
     await waitForPromValue(p, `up{job="${WORKER_JOB}", instance="${targetOf(w.killed)}"}`, (v) => v === 0);
+    await waitForPromValue(p, 'sum(mediaferry_client_uploads_total{status="completed"})', (v) => v >= 1);
+    await waitForPromValue(p, 'sum(mediaferry_vod_events_total{result="bad_signature"})', (v) => v >= 1);
 
     // Evaluate as a dashboard showing the workload would: its time range ends now, and the
     // step grid is anchored at the end so the last point sees the last events.

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { JobSpecInput, JobView } from '@mediaferry/client';
+import OSS from 'ali-oss';
 import { startInterruptibleJobs } from '../support/interrupted-upload.js';
 import { waitForTerminal } from '../support/job-waits.js';
 import { makeRandomFile, mib } from '../support/media-files.js';
@@ -126,5 +127,43 @@ export async function runObservabilityWorkload(
     Promise.all(goodJobs.map((j) => waitForTerminal(client, j.id))),
     Promise.all(badJobs.map((j) => waitForTerminal(client, j.id))),
   ]);
+  await clientUploadWorkload(system);
   return { succeeded, failed, resumed, killed, standby, injectedPartFailures };
+}
+
+/**
+ * 3. A client upload completed by VOD's event (the system's env points the emulator's callbacks at the
+ * API), and one forged event: `mediaferry_client_uploads_total` and `mediaferry_vod_events_total` move.
+ */
+async function clientUploadWorkload(system: System): Promise<void> {
+  const api = system.client('svc-a').clientUploads;
+  const { clientUpload: cu } = await api.create({
+    media: { type: 'video', title: 'Obs client upload' },
+    fileName: 'obs-client.mp4',
+    fileSize: 4096,
+  });
+  const o = cu.oss;
+  if (!o) throw new Error('no credentials in the create answer');
+  await new OSS({
+    endpoint: o.endpoint,
+    bucket: o.bucket,
+    region: o.region,
+    accessKeyId: o.accessKeyId,
+    accessKeySecret: o.accessKeySecret,
+    stsToken: o.securityToken,
+  }).put(o.objectKey, randomBytes(4096));
+  await pollUntil('the client upload to complete', async () => {
+    const now = await api.get(cu.id);
+    return now.status === 'completed' ? now : undefined;
+  });
+  const forged = await fetch(`${system.apiUrl}/v1/vod/events`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      'x-vod-timestamp': String(Math.floor(Date.now() / 1000)),
+      'x-vod-signature': '0'.repeat(32),
+    },
+    body: JSON.stringify({ EventType: 'FileUploadComplete', VideoId: cu.mediaId }),
+  });
+  if (forged.status !== 401) throw new Error(`a forged VOD event answered ${forged.status}`);
 }
