@@ -344,6 +344,25 @@ describe('client uploads', () => {
     expect((again.json() as ClientUploadView).mediaId).toEqual(expect.any(String));
   });
 
+  it('duplicates waiting on a create whose VOD call fails start afresh: still one media', async () => {
+    const body = video({ idempotencyKey: `dup-fail-${randomBytes(4).toString('hex')}` });
+    await sys.emulator.admin.clearRequests();
+    await sys.emulator.admin.delayResponses({ ms: 400, operation: 'CreateUploadVideo', count: 1 });
+    await sys.emulator.admin.failVodCalls({ action: 'CreateUploadVideo', count: 1 });
+    const first = create(body);
+    await new Promise((r) => setTimeout(r, 100));
+    const answers = await Promise.all([
+      first,
+      ...Array.from({ length: 4 }, (_, i) => create(body, 'a', i % 2)),
+    ]);
+    const codes = answers.map((r) => r.statusCode).sort();
+    expect(codes).toEqual([200, 200, 200, 201, 503]);
+    const views = answers.filter((r) => r.statusCode !== 503).map((r) => r.json() as ClientUploadView);
+    expect(new Set(views.map((v) => v.id)).size).toBe(1);
+    expect(new Set(views.map((v) => v.mediaId)).size).toBe(1);
+    expect((await sys.emulator.admin.requests({ operation: 'CreateUploadVideo' })).length).toBe(2);
+  });
+
   it('lists by status and end user, and cancel deletes the media', async () => {
     const view = (await create(video({ endUserId: 'lister' }))).json() as ClientUploadView;
     const list = await sys.apps[0]!.inject({

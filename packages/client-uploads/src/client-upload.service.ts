@@ -1,5 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import type { MediaSpec } from '@mediaferry/core';
+import {
+  type ClientUploadServiceDeps,
+  type ClientUploadWebhookEvent,
+  type CreateClientUploadInput,
+  credentialsOf,
+  RecordGone,
+  type SettleOutcome,
+} from './client-upload.service-types.js';
 import type { ClientUploadStore, ListOptions } from './client-upload.store.js';
 import {
   type ClientUploadRecord,
@@ -9,68 +17,19 @@ import {
   toClientUploadView,
 } from './client-upload-record.js';
 import { ClientUploadError } from './errors.js';
-import { type ClientUploadPolicy, checkStatic, policyFor } from './policy.js';
-import type { ClientUploadVod, VodIssue, VodMediaState } from './vod-media.js';
 
-export type ClientUploadWebhookEvent =
-  | 'client_upload.completed'
-  | 'client_upload.rejected'
-  | 'client_upload.expired';
-
-export interface ClientUploadLogger {
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-}
-
-export interface ClientUploadServiceDeps {
-  store: ClientUploadStore;
-  vod: ClientUploadVod;
-  /** service → policy (`*` for the rest); see `policyFor`. */
-  policies: ReadonlyMap<string, ClientUploadPolicy>;
-  /** Asked of VOD per media (UserData.MessageCallback) so its upload event reaches `POST /v1/vod/events`. */
-  vodCallbackUrl?: string;
-  /** Sends the service's webhook (only called for uploads with a callbackUrl). @defaultValue none */
-  notify?: (event: ClientUploadWebhookEvent, view: ClientUploadView) => Promise<void>;
-  /** Counts each upload reaching a status (metrics). @defaultValue none */
-  onStatus?: (status: ClientUploadStatus) => void;
-  logger: ClientUploadLogger;
-  /** How long one replica may hold an upload while it calls VOD for it. @defaultValue 30000 */
-  leaseMs?: number;
-  /** How often a duplicate request looks whether the first one got its media. @defaultValue 50 */
-  pollMs?: number;
-}
-
-export interface CreateClientUploadInput {
-  media: MediaSpec;
-  fileName: string;
-  fileSize: number;
-  endUserId?: string | undefined;
-  idempotencyKey?: string | undefined;
-  callbackUrl?: string | undefined;
-}
-
-export type SettleOutcome = 'completed' | 'rejected' | 'pending' | 'unknown_media' | 'ignored';
+export type {
+  ClientUploadLogger,
+  ClientUploadServiceDeps,
+  ClientUploadWebhookEvent,
+  CreateClientUploadInput,
+  SettleOutcome,
+} from './client-upload.service-types.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function credentialsOf(issue: VodIssue): IssuedCredentials {
-  const c = issue.credentials;
-  return {
-    uploadAddress: issue.uploadAddress,
-    uploadAuth: issue.uploadAuth,
-    oss: {
-      endpoint: issue.address.endpoint,
-      bucket: issue.address.bucket,
-      objectKey: issue.address.objectKey,
-      region: `oss-${c.region}`,
-      accessKeyId: c.accessKeyId,
-      accessKeySecret: c.accessKeySecret,
-      securityToken: c.securityToken,
-      expiration: c.expiresAt.toISOString(),
-    },
-  };
-}
+import { type ClientUploadPolicy, checkStatic, policyFor } from './policy.js';
+import type { ClientUploadVod, VodIssue, VodMediaState } from './vod-media.js';
 
 /**
  * Client uploads without HTTP: issue (create, idempotent), reissue (refresh), cancel, and settle an
@@ -100,6 +59,23 @@ export class ClientUploadService {
     signal?: AbortSignal,
   ): Promise<{ created: boolean; view: ClientUploadView }> {
     checkStatic(policy, input.media, input.fileName, input.fileSize);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#createOnce(service, input, policy, signal);
+      } catch (err) {
+        // A duplicate that waited on a create whose VOD call failed finds the record gone: start afresh.
+        if (!(err instanceof RecordGone) || attempt >= 3)
+          throw err instanceof RecordGone ? err.notFound : err;
+      }
+    }
+  }
+
+  async #createOnce(
+    service: string,
+    input: CreateClientUploadInput,
+    policy: ClientUploadPolicy,
+    signal?: AbortSignal,
+  ): Promise<{ created: boolean; view: ClientUploadView }> {
     const { store } = this.deps;
     const lease = randomBytes(12).toString('hex');
     const now = store.now();
@@ -160,7 +136,11 @@ export class ClientUploadService {
   async refresh(service: string, id: string, signal?: AbortSignal): Promise<ClientUploadView> {
     const record = await this.getOwned(service, id);
     this.#assertRefreshable(record);
-    if (!record.mediaId) return this.#repeat(service, id, signal);
+    if (!record.mediaId) {
+      return this.#repeat(service, id, signal).catch((err: unknown) => {
+        throw err instanceof RecordGone ? err.notFound : err;
+      });
+    }
     return this.#reissue(record, signal);
   }
 
@@ -324,7 +304,8 @@ export class ClientUploadService {
   /** A duplicate create: wait for the first request's media, then reissue credentials for it. */
   async #repeat(service: string, id: string, signal?: AbortSignal): Promise<ClientUploadView> {
     for (;;) {
-      const record = await this.getOwned(service, id);
+      const record = await this.deps.store.get(service, id);
+      if (!record) throw new RecordGone(new ClientUploadError(404, 'NOT_FOUND', 'No such client upload'));
       if (record.status !== 'issued') return toClientUploadView(record);
       if (record.mediaId) {
         this.#assertRefreshable(record);

@@ -181,7 +181,17 @@ export class VodMediaApi implements ClientUploadVod {
         return this.#state(str(item.Status) ?? '', num(item.FileSize), str(item.URL));
       }
       // The mezzanine is the uploaded source file: its size is what the client sent.
-      const body = (await this.vod.call('GetMezzanineInfo', { VideoId: mediaId }, { signal })) as Body;
+      let body: Body;
+      try {
+        body = (await this.vod.call('GetMezzanineInfo', { VideoId: mediaId }, { signal })) as Body;
+      } catch (err) {
+        // VOD may refuse GetMezzanineInfo for a video with no source file yet (its docs do not say how):
+        // any other refusal falls back to GetVideoInfo, whose Status says whether the upload completed.
+        if (isVodNotFound(err) || !(err instanceof VodError) || err.retryable) throw err;
+        const info = (await this.vod.call('GetVideoInfo', { VideoId: mediaId }, { signal })) as Body;
+        const v = (info.Video ?? {}) as Body;
+        return this.#state(str(v.Status) ?? '', num(v.Size), null);
+      }
       const m = (body.Mezzanine ?? {}) as Body;
       return this.#state(str(m.Status) ?? '', num(m.Size) ?? num(m.FileSize), str(m.FileURL));
     } catch (err) {
