@@ -8,12 +8,10 @@ import {
   RecordGone,
   type SettleOutcome,
 } from './client-upload.service-types.js';
-import type { ClientUploadStore, ListOptions } from './client-upload.store.js';
+import type { ListOptions } from './client-upload.store.js';
 import {
   type ClientUploadRecord,
-  type ClientUploadStatus,
   type ClientUploadView,
-  type IssuedCredentials,
   toClientUploadView,
 } from './client-upload-record.js';
 import { ClientUploadError } from './errors.js';
@@ -29,7 +27,7 @@ export type {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 import { type ClientUploadPolicy, checkStatic, policyFor } from './policy.js';
-import type { ClientUploadVod, VodIssue, VodMediaState } from './vod-media.js';
+import type { VodIssue, VodMediaState } from './vod-media.js';
 
 /**
  * Client uploads without HTTP: issue (create, idempotent), reissue (refresh), cancel, and settle an
