@@ -207,14 +207,16 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
       });
       const events = clientUploads.vodEvents;
       if (events && events.keys.length > 0) {
-        const drain = registerVodEventsRoute(scope, {
-          service: clientUploads.service,
-          callbackUrl: events.callbackUrl,
-          keys: events.keys,
-          maxAgeSeconds: events.maxAgeSeconds,
-          onEvent: clientUploads.onVodEvent,
+        await scope.register(async (eventScope) => {
+          const drain = registerVodEventsRoute(eventScope, {
+            service: clientUploads.service,
+            callbackUrl: events.callbackUrl,
+            keys: events.keys,
+            maxAgeSeconds: events.maxAgeSeconds,
+            onEvent: clientUploads.onVodEvent,
+          });
+          eventScope.addHook('onClose', drain);
         });
-        scope.addHook('onClose', drain);
       }
     });
   }

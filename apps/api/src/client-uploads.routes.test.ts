@@ -222,6 +222,23 @@ describe('client uploads', () => {
     expect((await signedEvent({ ...forged, VideoId: 'f'.repeat(32) })).json()).toEqual({
       result: 'unknown_media',
     });
+    // Whatever Content-Type VOD sends, the body is read as JSON; a body that is not JSON is a 400.
+    const textTs = String(Math.floor(Date.now() / 1000) + 1);
+    const sig = vodCallbackSignature(sys.callbackUrl, textTs, CALLBACK_KEYS[0]);
+    const asText = await sys.apps[0]!.inject({
+      method: 'POST',
+      url: '/v1/vod/events',
+      headers: { 'x-vod-timestamp': textTs, 'x-vod-signature': sig, 'content-type': 'text/plain' },
+      payload: JSON.stringify({ ...forged, VideoId: 'e'.repeat(32) }),
+    });
+    expect(asText.json()).toEqual({ result: 'unknown_media' });
+    const notJson = await sys.apps[0]!.inject({
+      method: 'POST',
+      url: '/v1/vod/events',
+      headers: { 'x-vod-timestamp': textTs, 'x-vod-signature': sig, 'content-type': 'text/plain' },
+      payload: 'not json',
+    });
+    expect([notJson.statusCode, notJson.json().error.code]).toEqual([400, 'INVALID_JSON']);
     expect(((await get(view.id)).json() as ClientUploadView).status).toBe('issued');
   });
 

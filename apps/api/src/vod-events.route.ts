@@ -20,6 +20,7 @@ export interface VodEventsRouteOptions {
 }
 
 /**
+ * Register inside its own scope (it replaces the scope's body parsers).
  * POST /v1/vod/events: VOD's upload-complete callbacks (CONTRACT §2). Only the headers are signed, so
  * the body only names a media: the upload it belongs to is settled from VOD's own answer about it.
  * Answers 200 within VOD's 5 s whatever the look-up does (the reconciler catches up on failures);
@@ -29,6 +30,16 @@ export function registerVodEventsRoute(app: FastifyInstance, o: VodEventsRouteOp
   const inFlight = new Set<Promise<unknown>>();
   const maxAge = o.maxAgeSeconds ?? 300;
   const { store } = o.service.deps;
+
+  // VOD documents the body as JSON but not its Content-Type: whatever it says, the body is read as JSON.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => {
+    try {
+      done(null, body === '' ? {} : JSON.parse(body as string));
+    } catch {
+      done(new SyntaxError('The body is not valid JSON'), undefined);
+    }
+  });
 
   app.post('/v1/vod/events', { bodyLimit: 64 * 1024 }, async (request, reply) => {
     const body = (typeof request.body === 'object' && request.body !== null ? request.body : {}) as Record<
