@@ -14,7 +14,6 @@ import type { Logger, WorkerMetrics } from '@mediaferry/telemetry';
 import { type MemoryBudget, RedisCheckpointStore } from '@mediaferry/uploader';
 import { startWebhookWorker, WebhookDispatcher, type WebhookWorker } from '@mediaferry/webhooks';
 import { Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { workerMemoryBudget } from './memory-budget.js';
 import { RunningJobs } from './running-jobs.js';
 import { type UploadOutcome, UploadProcessor } from './upload-processor.js';
