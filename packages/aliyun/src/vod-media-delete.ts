@@ -1,4 +1,4 @@
-import type { MediaType } from '@mediaferry/core';
+import { type MediaType, VodError } from '@mediaferry/core';
 import type { VodClient } from './vod-client.js';
 import type { VodCallOptions } from './vod-types.js';
 
@@ -19,7 +19,13 @@ export async function deleteVodMedia(
       await vod.deleteVideo(mediaId, options);
       return;
     case 'image':
-      await vod.call('DeleteImage', { DeleteImageType: 'ImageId', ImageIds: mediaId }, options);
+      // DeleteImage answers InvalidImage.NotFound for an id it does not know (DeleteVideo and
+      // DeleteAttachedMedia list such ids instead): deleting twice must stay harmless.
+      await vod
+        .call('DeleteImage', { DeleteImageType: 'ImageId', ImageIds: mediaId }, options)
+        .catch((err: unknown) => {
+          if (!(err instanceof VodError && /NotFound$/.test(err.vodCode ?? ''))) throw err;
+        });
       return;
     case 'attached':
       await vod.call('DeleteAttachedMedia', { MediaIds: mediaId }, options);

@@ -143,13 +143,15 @@ export function storageTargetConformance(
       expect((await fx.read(dest))?.equals(whole)).toBe(true);
     });
 
-    it('discard: what the upload created is gone, its open upload with it', async () => {
+    // Deleting a VOD media leaves its OSS multipart uploads open (VOD does not track them, and STS
+    // cannot revoke the token that started them), so the engine aborts before it discards; so does this.
+    it('discard: what the upload created is gone once its open upload is aborted', async () => {
       const t = fx.make();
       if (!t.discard) throw new Error(`${name} has no discard: a cancel could not clean up`);
       const dest = await t.prepare(prep());
       const id = await t.initMultipart();
       await t.uploadPart(id, 1, makeParts([100 * KiB]).parts[0]!);
-      if (dest.mediaId === null) await t.abort(id); // plain OSS: discard deletes the object only
+      await t.abort(id);
       await t.discard(dest);
       await t.discard(dest); // twice is harmless
       expect(await fx.read(dest)).toBeNull();
