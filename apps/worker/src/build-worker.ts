@@ -16,6 +16,7 @@ import { startWebhookWorker, WebhookDispatcher, type WebhookWorker } from '@medi
 import { Worker } from 'bullmq';
 import { workerMemoryBudget } from './memory-budget.js';
 import { RunningJobs } from './running-jobs.js';
+import { ShardSlots } from './shard-slots.js';
 import { type UploadOutcome, UploadProcessor } from './upload-processor.js';
 import type { ResolvedWorkerOptions, UploadWorkerOptions } from './worker-options.js';
 
@@ -49,23 +50,6 @@ function resolve(deps: UploadWorkerDeps): ResolvedWorkerOptions {
     runWebhookWorker: o.runWebhookWorker ?? true,
     checkpointPrefix: o.checkpointPrefix ?? new StoreKeys(deps.config.redisPrefix).checkpointPrefix(),
   };
-}
-
-/**
- * This process's `concurrency` split over the queue shards it consumes: as even as possible, at
- * least one each, the remainder starting at a random shard so that a fleet of workers gives every
- * shard about the same share. So a process runs at most max(concurrency, shards) jobs at once.
- */
-export function shardConcurrency(
-  concurrency: number,
-  shards: number,
-  start = Math.floor(Math.random() * shards),
-): number[] {
-  const base = Math.floor(concurrency / shards);
-  const extra = concurrency % shards;
-  return Array.from({ length: shards }, (_, i) =>
-    Math.max(1, base + ((i - start + shards) % shards < extra ? 1 : 0)),
-  );
 }
 
 /**
@@ -115,10 +99,12 @@ export class UploadWorker {
       progressIntervalMs: this.options.progressIntervalMs,
     });
     const shards = config.queueShards ?? 1;
-    this.workers = shardConcurrency(this.options.concurrency, shards).map((concurrency, shard) => {
+    const slots = new ShardSlots(this.options.concurrency, shards);
+    const initial = slots.concurrencies();
+    this.workers = initial.map((concurrency, shard) => {
       const worker = new Worker<UploadJobData, UploadOutcome, string>(
         QUEUE_NAMES.uploads,
-        processor.process,
+        slots.wrap(shard, processor.process),
         {
           connection: redis,
           prefix: this.store.keys.uploadQueuePrefix(shard),
@@ -146,6 +132,7 @@ export class UploadWorker {
       });
       return worker;
     });
+    slots.attach(this.workers);
   }
 
   /** Subscribes to cancels, then starts taking jobs (and webhook deliveries). */
