@@ -98,6 +98,8 @@ describe('client uploads, every app its own process', () => {
       accessKeyId: v.oss.accessKeyId,
       accessKeySecret: v.oss.accessKeySecret,
       stsToken: v.oss.securityToken,
+      // Signature V4, as OSS requires of buckets created since 2025-09-01; the region scopes it.
+      authorizationV4: true,
     });
 
   const waitStatus = (id: string, status: string) =>

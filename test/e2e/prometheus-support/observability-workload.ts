@@ -151,6 +151,7 @@ async function clientUploadWorkload(system: System): Promise<void> {
     accessKeyId: o.accessKeyId,
     accessKeySecret: o.accessKeySecret,
     stsToken: o.securityToken,
+    authorizationV4: true,
   }).put(o.objectKey, randomBytes(4096));
   await pollUntil('the client upload to complete', async () => {
     const now = await api.get(cu.id);

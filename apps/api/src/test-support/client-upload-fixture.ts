@@ -172,6 +172,8 @@ export function ossFor(view: ClientUploadView): OSS {
     accessKeyId: o.accessKeyId,
     accessKeySecret: o.accessKeySecret,
     stsToken: o.securityToken,
+    // Signature V4, as OSS requires of buckets created since 2025-09-01; the region scopes it.
+    authorizationV4: true,
   });
 }
 
