@@ -1,5 +1,5 @@
 import type OSS from 'ali-oss';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type Emulator, startEmulator } from '../emulator.js';
 import {
   callVod,
@@ -120,9 +120,12 @@ describe('fault injection observed by the real clients', () => {
     await oss.head('faults/delay.txt');
     expect(performance.now() - started).toBeGreaterThanOrEqual(390);
     await oss.get('faults/delay.txt');
-    const [head, get] = await emu.admin
-      .requests({ since: 0 })
-      .then((l) => l.filter((e) => e.key === 'faults/delay.txt').slice(1));
+    // The log records a request when its response closes, which can come after the client has it.
+    const [head, get] = await vi.waitFor(async () => {
+      const entries = (await emu.admin.requests({ since: 0 })).filter((e) => e.key === 'faults/delay.txt');
+      expect(entries).toHaveLength(3);
+      return entries.slice(1);
+    });
     expect(head!.operation).toBe('HeadObject');
     expect(head!.durationMs).toBeGreaterThanOrEqual(390);
     expect(get!.operation).toBe('GetObject');
