@@ -9,7 +9,7 @@ import type {
 } from '../storage/object-store.js';
 import type { CredentialStore, StsCredential } from '../sts/credential-store.js';
 import type { Media, MediaStore } from '../vod/media-store.js';
-import { readSnapshot } from './snapshot-file.js';
+import { readSnapshot, type Snapshot } from './snapshot-file.js';
 
 /** `<dataDir>/state.json`: everything the emulator knows besides object bytes. */
 export const STATE_FILE = 'state.json';
@@ -42,10 +42,17 @@ export interface LiveState {
   sts: CredentialStore;
 }
 
-/** The JSON snapshot of the live state (file names relative to the blob dir, so the dir can move). */
-export function encodeState(s: LiveState): SavedState {
+/**
+ * The JSON snapshot of the live state (file names relative to the blob dir, so the dir can move), and
+ * what to do once it is on disk (unlink the object files it no longer names).
+ */
+export function encodeState(s: LiveState): Snapshot {
+  const { objects, uploads, committed } = s.store.snapshot();
+  return { json: encode(s, objects, uploads), committed };
+}
+
+function encode(s: LiveState, objects: ObjectRecord[], uploads: MultipartUpload[]): SavedState {
   const rel = (file: string) => path.basename(file);
-  const { objects, uploads } = s.store.snapshot();
   return {
     version: VERSION,
     vodBucket: s.vodBucket,

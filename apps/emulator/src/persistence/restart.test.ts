@@ -4,6 +4,7 @@ import path from 'node:path';
 import { makeTempDir, type TempDir } from '@mediaferry/testkit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type Emulator, startEmulator } from '../emulator.js';
+import { ObjectStore } from '../storage/object-store.js';
 import {
   callVod,
   createVideo,
@@ -97,5 +98,47 @@ describe('state across a restart on the same data dir', () => {
     await expect(oss2.get('a')).rejects.toMatchObject({ status: 404 });
     expect(Buffer.compare((await oss2.get('b')).content as Buffer, testData(10, 2))).toBe(0);
     expect(await readdir(blobs)).toHaveLength(1);
+  });
+});
+
+describe('a persistent ObjectStore', () => {
+  it('keeps a released file until a snapshot that no longer names it is on disk', async () => {
+    const dir = await makeTempDir();
+    try {
+      const store = new ObjectStore(dir.path, ['b'], {}, { persistent: true });
+      await store.init();
+      const put = async (name: string) => {
+        const file = path.join(store.blobDir, name);
+        await writeFile(file, 'x');
+        const segments = [{ file, size: 1 }];
+        store.retain(segments);
+        store.putObject({
+          bucket: 'b',
+          key: 'k',
+          size: 1,
+          etag: '"E"',
+          crc64: 0n,
+          contentType: 'application/octet-stream',
+          meta: {},
+          lastModified: new Date(),
+          objectType: 'Normal',
+          segments,
+        });
+        return file;
+      };
+      const old = await put('old.blob');
+      const current = await put('new.blob'); // overwrites: `old` is released
+      expect(existsSync(old)).toBe(true); // the snapshot on disk may still name it
+      const { committed, objects } = store.snapshot();
+      expect(objects.map((o) => o.segments[0]!.file)).toEqual([current]);
+      expect(existsSync(old)).toBe(true);
+      committed();
+      await expect.poll(() => existsSync(old)).toBe(false);
+      expect(existsSync(current)).toBe(true);
+      await store.destroy();
+      expect(existsSync(current)).toBe(true); // persistent: kept on close
+    } finally {
+      await dir.remove();
+    }
   });
 });

@@ -22,7 +22,7 @@ describe('SnapshotWriter', () => {
       file,
       () => {
         collected++;
-        return { value };
+        return { json: { value } };
       },
       pino({ level: 'silent' }),
       { intervalMs: 20 },
@@ -47,11 +47,16 @@ describe('SnapshotWriter', () => {
 
   it('writes on its own after the interval, without a flush', async () => {
     const file = path.join(dir.path, 'state.json');
-    const writer = new SnapshotWriter(file, () => ({ ok: true }), pino({ level: 'silent' }), {
-      intervalMs: 5,
-    });
+    let committed = 0;
+    const writer = new SnapshotWriter(
+      file,
+      () => ({ json: { ok: true }, committed: () => committed++ }),
+      pino({ level: 'silent' }),
+      { intervalMs: 5 },
+    );
     writer.changed();
     await expect.poll(() => readSnapshot(file).catch(() => undefined)).toEqual({ ok: true });
     await writer.close();
+    expect(committed).toBe(1);
   });
 });

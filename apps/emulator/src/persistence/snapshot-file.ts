@@ -12,6 +12,13 @@ export interface SnapshotWriterOptions {
  */
 const COST_FACTOR = 20;
 
+/** What to write, and what to do once it is on disk. */
+export interface Snapshot {
+  json: unknown;
+  /** Called after the file is renamed into place (not when the write failed). */
+  committed?: () => void;
+}
+
 /** Reads a snapshot written by {@link SnapshotWriter}; undefined when there is none yet. */
 export async function readSnapshot(file: string): Promise<unknown> {
   let text: string;
@@ -25,7 +32,7 @@ export async function readSnapshot(file: string): Promise<unknown> {
 }
 
 /**
- * Keeps `file` equal to `collect()`, written whole as JSON to `<file>.tmp`, fsynced, then renamed over
+ * Keeps `file` equal to `collect().json`, written whole as JSON to `<file>.tmp`, fsynced, then renamed over
  * `file` — so a crash at any moment leaves either the previous or the new snapshot, never a torn one.
  * `changed()` only marks the state dirty: writes are batched (at most one per `intervalMs`, or per 20×
  * the last snapshot's CPU cost when larger; one in flight), so a request never waits for the disk and a
@@ -34,7 +41,7 @@ export async function readSnapshot(file: string): Promise<unknown> {
  */
 export class SnapshotWriter {
   readonly #file: string;
-  readonly #collect: () => unknown;
+  readonly #collect: () => Snapshot;
   readonly #logger: Logger;
   readonly #intervalMs: number;
   #dirty = false;
@@ -43,7 +50,7 @@ export class SnapshotWriter {
   #writing: Promise<void> | undefined;
   #lastCostMs = 0;
 
-  constructor(file: string, collect: () => unknown, logger: Logger, options: SnapshotWriterOptions = {}) {
+  constructor(file: string, collect: () => Snapshot, logger: Logger, options: SnapshotWriterOptions = {}) {
     this.#file = file;
     this.#collect = collect;
     this.#logger = logger;
@@ -84,9 +91,11 @@ export class SnapshotWriter {
     if (this.#writing) return this.#writing;
     this.#dirty = false;
     const started = performance.now();
-    const text = JSON.stringify(this.#collect());
+    const { json, committed } = this.#collect();
+    const text = JSON.stringify(json);
     this.#lastCostMs = performance.now() - started;
     this.#writing = this.#writeFile(text)
+      .then(() => committed?.())
       .catch((err) => {
         this.#dirty = true; // try again with the next change or flush
         this.#logger.error({ err, file: this.#file }, 'emulator: could not write its state snapshot');

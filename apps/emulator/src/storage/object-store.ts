@@ -83,6 +83,8 @@ export class ObjectStore {
   readonly #refs = new Map<string, number>();
   readonly #events: ObjectStoreEvents;
   readonly #persistent: boolean;
+  /** Persistent: files no longer referenced, kept until a snapshot without them is on disk. */
+  #unlinkLater: string[] | undefined;
 
   constructor(
     dataDir: string,
@@ -91,6 +93,7 @@ export class ObjectStore {
     options: ObjectStoreOptions = {},
   ) {
     this.#persistent = options.persistent ?? false;
+    if (this.#persistent) this.#unlinkLater = [];
     this.#blobRoot = path.join(dataDir, 'blobs');
     this.blobDir = path.join(
       this.#blobRoot,
@@ -115,11 +118,20 @@ export class ObjectStore {
     if (!this.#persistent) await rm(this.blobDir, { recursive: true, force: true });
   }
 
-  /** Every object and open upload (what a persistent store's caller saves). */
-  snapshot(): { objects: ObjectRecord[]; uploads: MultipartUpload[] } {
+  /**
+   * Every object and open upload (what a persistent store's caller saves), and `committed`: call it once
+   * this snapshot is safely on disk to unlink the files released before it. Until then the previous
+   * snapshot may still name them, so a crash after an overwrite or delete restores the old object
+   * rather than losing it.
+   */
+  snapshot(): { objects: ObjectRecord[]; uploads: MultipartUpload[]; committed: () => void } {
     const objects: ObjectRecord[] = [];
     for (const bucket of this.#buckets.values()) objects.push(...bucket.values());
-    return { objects, uploads: [...this.#uploads.values()] };
+    const released = this.#unlinkLater?.splice(0) ?? [];
+    const committed = () => {
+      for (const file of released) unlink(file).catch(() => {});
+    };
+    return { objects, uploads: [...this.#uploads.values()], committed };
   }
 
   /**
@@ -186,7 +198,8 @@ export class ObjectStore {
         this.#refs.set(s.file, n);
       } else {
         this.#refs.delete(s.file);
-        unlink(s.file).catch(() => {});
+        if (this.#unlinkLater) this.#unlinkLater.push(s.file);
+        else unlink(s.file).catch(() => {});
       }
     }
   }
