@@ -18,7 +18,7 @@ describe('startEmulator lifecycle', () => {
     await expect(fetch(`${emu.url}/__emulator/health`)).rejects.toThrow();
   });
 
-  it('keeps a data dir it was given, removing only its own files', async () => {
+  it('keeps a data dir it was given, with its state and object files', async () => {
     const dir = await makeTempDir();
     try {
       const emu = await startEmulator({
@@ -28,10 +28,11 @@ describe('startEmulator lifecycle', () => {
       });
       expect(emu.adminToken).toBe('fixed-admin-token');
       expect(emu.vodBucket).toBe('outin-test');
-      expect((await readdir(path.join(dir.path, 'blobs'))).length).toBe(1);
+      expect(await readdir(path.join(dir.path, 'blobs'))).toEqual(['persistent']);
       await emu.close();
       expect(existsSync(dir.path)).toBe(true);
-      expect(await readdir(path.join(dir.path, 'blobs'))).toEqual([]);
+      expect(await readdir(path.join(dir.path, 'blobs'))).toEqual(['persistent']);
+      expect((await readdir(dir.path)).sort()).toEqual(['blobs', 'state.json']);
     } finally {
       await dir.remove();
     }

@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -8,7 +8,9 @@ import { OssAuthenticator, type OssSignatureMode } from './auth/oss-authenticato
 import { VodAuthenticator } from './auth/vod-authenticator.js';
 import { CallbackSender } from './callbacks/callback-sender.js';
 import { FaultInjector } from './faults/fault-injector.js';
-import { type EmulatorOptions, resolveOptions } from './options.js';
+import { type EmulatorOptions, type ResolvedOptions, resolveOptions } from './options.js';
+import { encodeState, loadState, lockDataDir, STATE_FILE } from './persistence/emulator-state.js';
+import { SnapshotWriter } from './persistence/snapshot-file.js';
 import { createEmulatorServer } from './server.js';
 import { ObjectStore } from './storage/object-store.js';
 import { CredentialStore } from './sts/credential-store.js';
@@ -36,7 +38,10 @@ export interface Emulator {
   readonly adminToken: string;
   readonly dataDir: string;
   readonly admin: EmulatorAdminClient;
-  /** Stops the server, drops connections, waits for callbacks to stop; removes a temp dataDir. Idempotent. */
+  /**
+   * Stops the server, drops connections, waits for callbacks to stop; saves the state into a dataDir it
+   * was given, removes a temp one. Idempotent.
+   */
   close(): Promise<void>;
 }
 
@@ -45,9 +50,36 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const o = resolveOptions(options);
   const ownsDataDir = o.dataDir === undefined;
   const dataDir = o.dataDir ?? (await mkdtemp(path.join(os.tmpdir(), 'mf-emulator-')));
+  // A data dir the caller gave keeps the state across restarts; a temp one dies with the emulator.
+  let unlock: (() => Promise<void>) | undefined;
+  if (!ownsDataDir) {
+    await mkdir(dataDir, { recursive: true });
+    unlock = await lockDataDir(dataDir);
+  }
+  try {
+    return await start(o, options, dataDir, ownsDataDir, unlock);
+  } catch (err) {
+    await unlock?.();
+    throw err;
+  }
+}
+
+async function start(
+  o: ResolvedOptions,
+  options: EmulatorOptions,
+  dataDir: string,
+  ownsDataDir: boolean,
+  unlock: (() => Promise<void>) | undefined,
+): Promise<Emulator> {
+  const saved = ownsDataDir ? undefined : await loadState(dataDir);
+  // The VOD bucket name is part of every saved media's address: keep it unless one is configured.
+  const vodBucket = options.vodBucket ?? saved?.vodBucket ?? o.vodBucket;
+  const buckets = [...new Set([...o.buckets, ...(saved?.buckets ?? [])])].filter((b) => b !== vodBucket);
+  let snapshot: SnapshotWriter | undefined;
+  const changed = () => snapshot?.changed();
   const account = { accessKeyId: o.accessKeyId, accessKeySecret: o.accessKeySecret };
-  const sts = new CredentialStore(o.credentialTtlSeconds);
-  const media = new MediaStore();
+  const sts = new CredentialStore(o.credentialTtlSeconds, changed);
+  const media = new MediaStore(changed);
   const faults = new FaultInjector();
   const requestLog = new RequestLog();
   // VOD delivers an HTTP callback once and retries twice, 1 s apart, then drops it.
@@ -67,17 +99,33 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     callbacks,
     logger: o.logger,
     region: o.region,
-    vodBucket: o.vodBucket,
+    vodBucket,
     createReferenceId: o.createReferenceId,
     credentialTtlSeconds: o.credentialTtlSeconds,
     endpoint: () => endpoint,
     accountCallbackUrl: o.vodCallbackUrl,
   };
-  const store = new ObjectStore(dataDir, [o.vodBucket, ...o.buckets], {
-    objectWritten: (obj) => onObjectCompleted(vod, obj.bucket, obj.key, obj.size),
-  });
+  const store = new ObjectStore(
+    dataDir,
+    [vodBucket, ...buckets],
+    { objectWritten: (obj) => onObjectCompleted(vod, obj.bucket, obj.key, obj.size), changed },
+    { persistent: !ownsDataDir },
+  );
   vod.store = store;
   await store.init();
+  if (!ownsDataDir) {
+    await saved?.apply({ store, media, sts }, (what) =>
+      o.logger.warn({ what }, 'emulator: saved state names a missing or short file; dropped'),
+    );
+    snapshot = new SnapshotWriter(
+      path.join(dataDir, STATE_FILE),
+      () => encodeState({ vodBucket, store, media, sts }),
+      o.logger,
+    );
+    // Written now, so the VOD bucket name is fixed from the first start even if nothing else changes.
+    changed();
+    await snapshot.flush();
+  }
 
   const server = createEmulatorServer({
     oss: {
@@ -105,7 +153,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const port = (server.address() as AddressInfo).port;
   const hostPart = endpointHost.includes(':') ? `[${endpointHost}]` : endpointHost;
   endpoint = `http://${hostPart}:${port}`;
-  o.logger.debug({ url: endpoint, vodBucket: o.vodBucket }, 'emulator: listening');
+  o.logger.debug({ url: endpoint, vodBucket }, 'emulator: listening');
 
   let closing: Promise<void> | undefined;
   const close = () => {
@@ -124,6 +172,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         o.logger.warn({ err }, 'emulator: callback shutdown failed');
       }
       try {
+        await snapshot?.close();
+      } catch (err) {
+        o.logger.warn({ err }, 'emulator: could not save its state');
+      }
+      try {
         await store.destroy();
       } catch (err) {
         o.logger.warn({ err }, 'emulator: could not remove its object files');
@@ -135,6 +188,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
           o.logger.warn({ err }, 'emulator: could not remove its data dir');
         }
       }
+      await unlock?.();
     })();
     return closing;
   };
@@ -144,8 +198,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     port,
     vodEndpoint: `${hostPart}:${port}`,
     ossEndpoint: endpoint,
-    vodBucket: o.vodBucket,
-    buckets: [...o.buckets],
+    vodBucket,
+    buckets,
     region: o.region,
     ossSignatures: o.ossSignatures,
     accessKeyId: o.accessKeyId,

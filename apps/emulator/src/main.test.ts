@@ -9,7 +9,7 @@ import { makeTempDir, type TempDir } from '@mediaferry/testkit';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { EmulatorAdminClient } from './admin/admin-client.js';
 import type { Emulator } from './emulator.js';
-import { callVod, vodClient } from './test-support/clients.js';
+import { callVod, ossForAccount, testData, vodClient } from './test-support/clients.js';
 
 const PKG = path.resolve(import.meta.dirname, '..');
 const MAIN = path.join(PKG, 'dist', 'main.js');
@@ -94,6 +94,47 @@ describe('node apps/emulator/dist/main.js', () => {
       p.child.kill('SIGTERM');
     }
     expect(await p.exited).toBe(0);
+  });
+
+  it('after SIGKILL, a new process on the same data dir has what the last snapshot held', async () => {
+    dir = await makeTempDir();
+    const env = {
+      EMULATOR_PORT: '0',
+      BIND_HOST: '127.0.0.1',
+      EMULATOR_DATA_DIR: dir.path,
+      EMULATOR_ADMIN_TOKEN: 'restart-admin-token',
+      EMULATOR_OSS_SIGNATURES: 'v4-only',
+      LOG_LEVEL: 'silent',
+    };
+    const account = { accessKeyId: 'emulator-access-key-id', accessKeySecret: 'emulator-access-key-secret' };
+    const first = run(env);
+    const info1 = JSON.parse(await first.firstLine);
+    const emu1 = { ...info1, ...account } as Emulator;
+    const created = await callVod(vodClient(emu1), 'CreateUploadVideo', { Title: 'k', FileName: 'k.mp4' });
+    await ossForAccount(emu1, 'mediaferry-local').put('crash/kept.bin', testData(4096, 3));
+    // Wait for the batched snapshot (no flush: a SIGKILL gives the process no chance to write).
+    const stateFile = path.join(dir.path, 'state.json');
+    const saved = async () => {
+      const text = existsSync(stateFile) ? await readFile(stateFile, 'utf8') : '';
+      return text.includes(created.VideoId) && text.includes('crash/kept.bin');
+    };
+    await expect.poll(saved).toBe(true);
+    first.child.kill('SIGKILL');
+    await first.exited;
+
+    const second = run(env);
+    try {
+      const info2 = JSON.parse(await second.firstLine);
+      expect(info2.vodBucket).toBe(info1.vodBucket);
+      const emu2 = { ...info2, ...account } as Emulator;
+      const admin = new EmulatorAdminClient(info2.url, 'restart-admin-token');
+      expect((await admin.media(created.VideoId)).status).toBe('Uploading');
+      const got = await ossForAccount(emu2, 'mediaferry-local').get('crash/kept.bin');
+      expect(Buffer.compare(got.content as Buffer, testData(4096, 3))).toBe(0);
+    } finally {
+      second.child.kill('SIGTERM');
+    }
+    expect(await second.exited).toBe(0);
   });
 
   it('exits non-zero naming the bad variable', async () => {

@@ -9,9 +9,10 @@ export interface EmulatorOptions {
   /** Address to bind. @defaultValue '127.0.0.1' */
   host?: string;
   /**
-   * Where object data lives (in `<dataDir>/blobs/<pid>-<random>/`, removed on `close()`: metadata is in
-   * memory, so the bytes would be garbage after). When omitted, a fresh temp directory is made and
-   * removed whole on `close()`; a directory you pass is kept. @defaultValue a new dir under the OS temp dir
+   * Where the state lives. A directory you pass keeps it across restarts: object bytes in
+   * `<dataDir>/blobs/persistent/`, the rest in `<dataDir>/state.json` (see the README's _State on disk_);
+   * one emulator at a time may use it. When omitted, a fresh temp directory is made and removed whole on
+   * `close()`. @defaultValue a new dir under the OS temp dir
    */
   dataDir?: string;
   /** The account AccessKey pair that VOD and OSS accept. @defaultValue 'emulator-access-key-id' */
@@ -58,7 +59,7 @@ export interface EmulatorOptions {
   createReferenceId?: 'honour' | 'ignore';
   /**
    * Name of the VOD storage bucket (`outin-<32 hex>` on the cloud).
-   * @defaultValue 'outin-' + 32 random hex chars
+   * @defaultValue the one saved in `dataDir`, else 'outin-' + 32 random hex chars
    */
   vodBucket?: string;
 }

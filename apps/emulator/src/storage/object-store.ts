@@ -1,4 +1,4 @@
-import { mkdir, readdir, rm, unlink } from 'node:fs/promises';
+import { mkdir, readdir, rm, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { newUploadId, randomHex } from '../util/ids.js';
 
@@ -44,6 +44,17 @@ export interface MultipartUpload {
 export interface ObjectStoreEvents {
   /** A complete object now exists at bucket/key (PutObject or CompleteMultipartUpload). */
   objectWritten?(object: ObjectRecord): void;
+  /** Objects or uploads changed (the state snapshot is due for a write). */
+  changed?(): void;
+}
+
+export interface ObjectStoreOptions {
+  /**
+   * Keep the files in `<dataDir>/blobs/persistent/` across restarts (the metadata is then saved by the
+   * caller, see `snapshot()`/`restore()`) instead of a per-process directory removed on close.
+   * @defaultValue false
+   */
+  persistent?: boolean;
 }
 
 function processAlive(pid: number): boolean {
@@ -58,7 +69,8 @@ function processAlive(pid: number): boolean {
 /**
  * Object metadata in memory, bytes in files under `<dataDir>/blobs/<pid>-<rand>/` — one directory per
  * emulator instance, removed on close (the metadata dies with the process, so the bytes would be
- * garbage); directories left by dead processes are pruned at start. Files are reference-counted:
+ * garbage); directories left by dead processes are pruned at start. A persistent store uses
+ * `<dataDir>/blobs/persistent/` instead, keeps it on close and gets its metadata back with `restore()`. Files are reference-counted:
  * an upload's part, the object built from it, and every GET streaming it each hold a reference, and the
  * file is unlinked when the last one lets go — so overwriting or deleting an object never breaks a
  * download in flight, and Complete never copies data.
@@ -70,10 +82,23 @@ export class ObjectStore {
   readonly #uploads = new Map<string, MultipartUpload>();
   readonly #refs = new Map<string, number>();
   readonly #events: ObjectStoreEvents;
+  readonly #persistent: boolean;
+  /** Persistent: files no longer referenced, kept until a snapshot without them is on disk. */
+  #unlinkLater: string[] | undefined;
 
-  constructor(dataDir: string, buckets: Iterable<string>, events: ObjectStoreEvents = {}) {
+  constructor(
+    dataDir: string,
+    buckets: Iterable<string>,
+    events: ObjectStoreEvents = {},
+    options: ObjectStoreOptions = {},
+  ) {
+    this.#persistent = options.persistent ?? false;
+    if (this.#persistent) this.#unlinkLater = [];
     this.#blobRoot = path.join(dataDir, 'blobs');
-    this.blobDir = path.join(this.#blobRoot, `${process.pid}-${randomHex(4)}`);
+    this.blobDir = path.join(
+      this.#blobRoot,
+      this.#persistent ? 'persistent' : `${process.pid}-${randomHex(4)}`,
+    );
     for (const b of buckets) this.#buckets.set(b, new Map());
     this.#events = events;
   }
@@ -88,9 +113,68 @@ export class ObjectStore {
     }
   }
 
-  /** Removes this instance's files. */
+  /** Removes this instance's files (a persistent store keeps them). */
   async destroy(): Promise<void> {
-    await rm(this.blobDir, { recursive: true, force: true });
+    if (!this.#persistent) await rm(this.blobDir, { recursive: true, force: true });
+  }
+
+  /**
+   * Every object and open upload (what a persistent store's caller saves), and `committed`: call it once
+   * this snapshot is safely on disk to unlink the files released before it. Until then the previous
+   * snapshot may still name them, so a crash after an overwrite or delete restores the old object
+   * rather than losing it.
+   */
+  snapshot(): { objects: ObjectRecord[]; uploads: MultipartUpload[]; committed: () => void } {
+    const objects: ObjectRecord[] = [];
+    for (const bucket of this.#buckets.values()) objects.push(...bucket.values());
+    const released = this.#unlinkLater?.splice(0) ?? [];
+    const committed = () => {
+      for (const file of released) unlink(file).catch(() => {});
+    };
+    return { objects, uploads: [...this.#uploads.values()], committed };
+  }
+
+  /**
+   * Loads saved objects and uploads (after `init()`, before serving). Files are named relative to
+   * `blobDir`. A record whose file is gone or has the wrong size (a crash between a delete and the next
+   * snapshot, or lost page cache) is dropped and logged through `dropped`; files no record names
+   * (written after the last snapshot) are removed.
+   */
+  async restore(
+    state: { objects: ObjectRecord[]; uploads: MultipartUpload[] },
+    dropped: (what: string) => void,
+  ): Promise<void> {
+    const sizes = new Map<string, number>();
+    for (const name of await readdir(this.blobDir)) {
+      const file = path.join(this.blobDir, name);
+      if (!name.endsWith('.blob')) {
+        await unlink(file).catch(() => {});
+        continue;
+      }
+      sizes.set(file, (await stat(file)).size);
+    }
+    const intact = (segments: readonly Segment[]) => segments.every((s) => sizes.get(s.file) === s.size);
+    for (const o of state.objects) {
+      if (!this.#buckets.has(o.bucket)) this.#buckets.set(o.bucket, new Map());
+      if (!intact(o.segments)) {
+        dropped(`object ${o.bucket}/${o.key}`);
+        continue;
+      }
+      this.retain(o.segments);
+      this.#buckets.get(o.bucket)!.set(o.key, o);
+    }
+    for (const u of state.uploads) {
+      for (const [n, part] of u.parts) {
+        if (intact([part])) continue;
+        dropped(`part ${n} of upload ${u.uploadId}`);
+        u.parts.delete(n);
+      }
+      this.retain([...u.parts.values()]);
+      this.#uploads.set(u.uploadId, u);
+    }
+    for (const file of sizes.keys()) {
+      if (!this.#refs.has(file)) await unlink(file).catch(() => {});
+    }
   }
 
   hasBucket(bucket: string): boolean {
@@ -114,7 +198,8 @@ export class ObjectStore {
         this.#refs.set(s.file, n);
       } else {
         this.#refs.delete(s.file);
-        unlink(s.file).catch(() => {});
+        if (this.#unlinkLater) this.#unlinkLater.push(s.file);
+        else unlink(s.file).catch(() => {});
       }
     }
   }
@@ -130,6 +215,7 @@ export class ObjectStore {
     const previous = objects.get(record.key);
     objects.set(record.key, record);
     if (previous) this.release(previous.segments);
+    this.#events.changed?.();
     this.#events.objectWritten?.(record);
   }
 
@@ -139,6 +225,7 @@ export class ObjectStore {
     if (!objects || !previous) return false;
     objects.delete(key);
     this.release(previous.segments);
+    this.#events.changed?.();
     return true;
   }
 
@@ -165,6 +252,7 @@ export class ObjectStore {
       parts: new Map(),
     };
     this.#uploads.set(upload.uploadId, upload);
+    this.#events.changed?.();
     return upload;
   }
 
@@ -179,6 +267,7 @@ export class ObjectStore {
     const previous = upload.parts.get(part.partNumber);
     upload.parts.set(part.partNumber, part);
     if (previous) this.release([previous]);
+    this.#events.changed?.();
   }
 
   /** Forgets an upload and releases its parts (Abort, or after Complete took its own references). */
@@ -187,6 +276,7 @@ export class ObjectStore {
     this.#uploads.delete(upload.uploadId);
     this.release([...upload.parts.values()]);
     upload.parts.clear();
+    this.#events.changed?.();
   }
 
   isLive(upload: MultipartUpload): boolean {

@@ -35,8 +35,25 @@ export class CredentialStore {
   readonly #ttlMs: number;
   #issued = 0;
 
-  constructor(ttlSeconds: number) {
+  /** @param changed called after every change (the state snapshot is due for a write). */
+  constructor(
+    ttlSeconds: number,
+    private readonly changed: () => void = () => {},
+  ) {
     this.#ttlMs = ttlSeconds * 1000;
+  }
+
+  /** Every credential held (expired ones until pruned), for the state snapshot. */
+  list(): StsCredential[] {
+    return [...this.#byKeyId.values()];
+  }
+
+  /** Takes back saved credentials (at start). */
+  restore(credentials: Iterable<StsCredential>): void {
+    for (const c of credentials) {
+      this.#byKeyId.set(c.accessKeyId, c);
+      this.#byToken.set(c.securityToken, c);
+    }
   }
 
   /** A fresh AccessKeyId (`STS.…`), secret and SecurityToken for `scope`, valid for the TTL. */
@@ -52,6 +69,7 @@ export class CredentialStore {
     };
     this.#byKeyId.set(credential.accessKeyId, credential);
     this.#byToken.set(credential.securityToken, credential);
+    this.changed();
     return credential;
   }
 
@@ -72,6 +90,7 @@ export class CredentialStore {
         n++;
       }
     }
+    if (n > 0) this.changed();
     return n;
   }
 

@@ -39,10 +39,13 @@ export interface Media {
 }
 
 /**
- * VOD media metadata, in memory (the emulator's lifetime is a test's or a dev session's). Indexed by
- * id and by the object key its upload goes to, so an object completion finds its media.
+ * VOD media metadata, in memory (saved by the emulator's state snapshot when it has a data dir).
+ * Indexed by id and by the object key its upload goes to, so an object completion finds its media.
  */
 export class MediaStore {
+  /** @param changed called after every change (the state snapshot is due for a write). */
+  constructor(private readonly changed: () => void = () => {}) {}
+
   readonly #byId = new Map<string, Media>();
   readonly #byObject = new Map<string, Media>();
   /** ReferenceId → media: unique per account (the emulator serves one account). */
@@ -52,6 +55,7 @@ export class MediaStore {
     this.#byId.set(media.id, media);
     this.#byObject.set(`${media.bucket}/${media.key}`, media);
     if (media.referenceId !== undefined) this.#byReference.set(media.referenceId, media);
+    this.changed();
   }
 
   byReferenceId(referenceId: string): Media | undefined {
@@ -73,6 +77,7 @@ export class MediaStore {
     this.#byObject.delete(`${media.bucket}/${media.key}`);
     // Our assumption: a deleted media frees its ReferenceId (VOD documents no reservation).
     if (media.referenceId !== undefined) this.#byReference.delete(media.referenceId);
+    this.changed();
     return media;
   }
 
@@ -82,6 +87,7 @@ export class MediaStore {
     if (!media) return undefined;
     media.size = size;
     media.modificationTime = now;
+    this.changed();
     if (media.status !== 'Uploading') return undefined;
     media.status = media.kind === 'image' ? 'Normal' : 'UploadSucc';
     return media;
