@@ -5,8 +5,10 @@
  * started by hand. Not part of CI or `pnpm test`.
  *
  * Every app is its own process: redis-server and the API here in the hub, the emulator in its storage
- * namespace behind the shared link (BENCH_STORAGE_MBIT, BENCH_RTT_MS round trip), each worker in its
- * own namespace behind its own link (BENCH_WORKER_MBIT). For 1, 2, 4 and 8 workers the same workload
+ * namespace behind the shared link (BENCH_STORAGE_MBIT), each worker in its own namespace behind its
+ * own link (BENCH_WORKER_MBIT) with a delay relay (support/delay-relay.main.ts) between it and the
+ * emulator that adds BENCH_RTT_MS to every round trip (this kernel has no sch_netem). Rates are the
+ * real 200 Mbit/s + 1 Gbit/s scaled down (BENCH_RATE_SCALE, default 0.25) to fit a 2-core machine. For 1, 2, 4 and 8 workers the same workload
  * per worker runs: BENCH_JOBS_PER_WORKER (2) × BENCH_FILE_MIB (64 MiB) file jobs submitted through the
  * API's batch endpoint, uploaded by the workers into the emulator's OSS; the clock stops when the last
  * record is terminal and every result's size and CRC-64 are checked against the file. The workload
