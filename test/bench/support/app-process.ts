@@ -20,6 +20,8 @@ export interface BenchProcessOptions {
   logFile: string;
   /** Flags before the script, e.g. `--cpu-prof`. @defaultValue [] */
   nodeArgs?: string[];
+  /** Command that runs node, e.g. `['ip', 'netns', 'exec', 'ns1']` (it must exec, keeping the pid). @defaultValue [] */
+  wrapper?: string[];
 }
 
 /**
@@ -38,7 +40,8 @@ export class BenchProcess {
     this.logFile = options.logFile;
     const fd = openSync(options.logFile, 'a');
     try {
-      this.child = spawn(process.execPath, [...(options.nodeArgs ?? []), script], {
+      const [cmd, ...prefix] = [...(options.wrapper ?? []), process.execPath];
+      this.child = spawn(cmd as string, [...prefix, ...(options.nodeArgs ?? []), script], {
         cwd: REPO_ROOT,
         env: {
           PATH: process.env.PATH ?? '',
