@@ -4,6 +4,7 @@ import {
   isSourceErrorCode,
   type JobErrorCode,
   MediaferryError,
+  REDIS_UNAVAILABLE_MESSAGE,
 } from '@mediaferry/core';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodError } from 'zod';
@@ -68,16 +69,13 @@ export function fromMediaferryError(err: MediaferryError): ApiError {
   return new ApiError(400, isJobErrorCode(code) ? code : 'VALIDATION_FAILED', err.message);
 }
 
-const REDIS_DOWN =
-  /Connection is closed|Stream isn't writeable|enableOfflineQueue|Command timed out|ECONNREFUSED|ECONNRESET|Reached the max retries|Redis (is )?unavailable|Connection in subscriber mode|^(CLUSTERDOWN|TRYAGAIN|READONLY|LOADING|MASTERDOWN)|slots cache|startup nodes|Cluster redirections/i;
-
 /**
  * Errors of a Redis that is down or unreachable (ioredis and BullMQ phrase them in a few ways), or in
  * the middle of a failover (Redis Cluster electing a replica, Sentinel switching masters).
  */
 export function isRedisUnavailable(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
-  return err.name === 'MaxRetriesPerRequestError' || REDIS_DOWN.test(err.message);
+  return err.name === 'MaxRetriesPerRequestError' || REDIS_UNAVAILABLE_MESSAGE.test(err.message);
 }
 
 /** Maps Fastify's own errors (body parsing, limits) and anything else to the contract's shape. */

@@ -63,6 +63,18 @@ describe('the retry policy', () => {
     expect(op(new TypeError('x'))).toEqual({ retryable: false, reason: 'fatal', delayMs: 0 });
   });
 
+  it('retries a Redis that is away or failing over (a cluster electing a replica) as a network error', () => {
+    for (const message of [
+      'Too many Cluster redirections. Last error: ReplyError: MOVED 13240 127.0.0.1:43383',
+      'CLUSTERDOWN The cluster is down',
+      'READONLY You cannot write against a read only replica.',
+      'Connection is closed.',
+    ]) {
+      expect(op(new Error(message)).reason).toBe('network');
+      expect(classify(new Error(message))).toMatchObject({ code: 'NETWORK_ERROR', retryable: true });
+    }
+  });
+
   it('does not retry in place what only a new attempt can fix', () => {
     const image = new CredentialsExpiredError('image credential', {
       details: { refreshable: false, mediaType: 'image' },

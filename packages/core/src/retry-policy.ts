@@ -72,6 +72,12 @@ export interface RetryPolicy {
   jobOnlyCodes: ReadonlySet<ErrorCode>;
   /** Codes never retried, whatever the error's own flag says. */
   fatalCodes: ReadonlySet<ErrorCode>;
+  /**
+   * Messages of errors from a store that is unreachable or failing over (ioredis while Redis restarts, a
+   * Cluster electing a replica, Sentinel switching masters): retried like network errors.
+   * @defaultValue REDIS_UNAVAILABLE_MESSAGE
+   */
+  unavailableMessages: RegExp;
   /** Whether an error nobody classified (a TypeError, a bug) is retried. @defaultValue false */
   retryUnknown: boolean;
   backoff: BackoffOptions;
@@ -128,11 +134,17 @@ function retryReason(
   if (err instanceof Error) {
     const code = (err as { code?: unknown }).code;
     if (typeof code === 'string' && policy.networkCodes.has(code)) return 'network';
+    if (err.name === 'MaxRetriesPerRequestError' || policy.unavailableMessages.test(err.message))
+      return 'network';
     if (status !== undefined && policy.statusCodes.has(status))
       return status === 429 ? 'throttled' : status >= 500 ? '5xx' : 'other';
   }
   return policy.retryUnknown ? 'other' : null;
 }
+
+/** How ioredis and BullMQ phrase a Redis that is down, unreachable or in the middle of a failover. */
+export const REDIS_UNAVAILABLE_MESSAGE =
+  /Connection is closed|Stream isn't writeable|enableOfflineQueue|Command timed out|ECONNREFUSED|ECONNRESET|Reached the max retries|Redis (is )?unavailable|Connection in subscriber mode|^(CLUSTERDOWN|TRYAGAIN|READONLY|LOADING|MASTERDOWN)|slots cache|startup nodes|Cluster redirections/i;
 
 export const DEFAULT_RETRY_POLICY: RetryPolicy = Object.freeze({
   statusCodes: new Set([408, 429, ...range(500, 599)]),
@@ -159,6 +171,7 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = Object.freeze({
   ]),
   jobOnlyCodes: new Set<ErrorCode>(['NO_SUCH_UPLOAD']),
   fatalCodes: new Set<ErrorCode>(['ABORTED', 'CANCELED', 'OWNERSHIP_LOST']),
+  unavailableMessages: REDIS_UNAVAILABLE_MESSAGE,
   retryUnknown: false,
   backoff: DEFAULT_BACKOFF,
   decide: defaultDecide,
