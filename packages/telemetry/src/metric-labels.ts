@@ -4,6 +4,8 @@
  * a new time series: anything unknown collapses to `other` / `OTHER`.
  */
 
+import { JOB_ERROR_CODES } from '@mediaferry/core';
+
 export const SOURCE_TYPES = ['file', 'url', 'other'] as const;
 export type SourceTypeLabel = (typeof SOURCE_TYPES)[number];
 
@@ -21,38 +23,10 @@ export const NO_ERROR_CODE = 'none';
 export const OTHER_ERROR_CODE = 'OTHER';
 
 /**
- * Every `code` the `@mediaferry/core` error classes and `classify()` produce, plus `JOB_STALLED` (a job
- * BullMQ gave up on after repeated lock loss) and the two sentinels.
+ * Every job `code` of `@mediaferry/core` (its typed union, so the labels cannot drift from it), the API's
+ * `URI_TOO_LONG`, and the two sentinels.
  */
-export const ERROR_CODES = [
-  'VALIDATION_FAILED',
-  'CONFIG_INVALID',
-  'SOURCE_NOT_FOUND',
-  'SOURCE_FORBIDDEN',
-  'SOURCE_CHANGED',
-  'SOURCE_TOO_LARGE',
-  'SOURCE_PROTOCOL',
-  'SOURCE_UNAVAILABLE',
-  'NETWORK_ERROR',
-  'STORAGE_ERROR',
-  'CREDENTIALS_EXPIRED',
-  'ACCESS_DENIED',
-  'THROTTLED',
-  'VOD_ERROR',
-  'NO_SUCH_UPLOAD',
-  'INTEGRITY_MISMATCH',
-  'OWNERSHIP_LOST',
-  'TIMEOUT',
-  'ABORTED',
-  'CANCELED',
-  'NOT_FOUND',
-  'INTERNAL',
-  'JOB_STALLED',
-  'URI_TOO_LONG',
-  'MEMORY_BUDGET_EXCEEDED',
-  NO_ERROR_CODE,
-  OTHER_ERROR_CODE,
-] as const;
+export const ERROR_CODES = [...JOB_ERROR_CODES, 'URI_TOO_LONG', NO_ERROR_CODE, OTHER_ERROR_CODE] as const;
 export type ErrorCodeLabel = (typeof ERROR_CODES)[number];
 
 /**
